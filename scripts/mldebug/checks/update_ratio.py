@@ -1,0 +1,179 @@
+"""update-ratio: how big each optimizer step is relative to the weights it changes.
+
+On a deep copy we take a few real steps with the user's optimizer and scheduler on the
+batch and measure, per parameter tensor, log10(std(dtheta) / std(theta)) from the update
+actually applied (so momentum, Adam's normalisation, clipping and weight decay all count).
+Karpathy's rule of thumb puts healthy values near -3; we flag whole-model medians far
+outside a wide band, parameters the optimizer never holds or never moves, and weight
+decay strong enough to dominate the update.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any, Dict, List
+
+import torch
+
+from ..registry import Option, Plot, Result, check
+from ..training import GraphCut, describe_optimizer, loss_backward
+
+DEFAULT_STEPS = 10
+# Bands on the median log10 ratio over weight matrices (refs/diagnostics.md#update-ratio;
+# evidence/karpathy-makemore-part3.md: ~-3 healthy; evidence/cs231n-babysitting.md: ~1e-3).
+# Adam's first steps move every weight by ~lr, so lr/std(theta) sets the ratio early on:
+# Adam 1e-3 on std-0.02 weights (GPT-style init) sits at -1.3 and is healthy. Hence a wide band.
+HIGH_FAIL = -0.5     # each step changes weights by >30% of their spread: LR far too high
+HIGH_WARN = -1.0     # >10% per step: high
+LOW_WARN = -4.0      # 10x below the band: LR likely too low
+LOW_FAIL = -5.0      # 100x below the band: nothing will train in any useful time
+OUTLIER = 2.5        # a layer 2.5 decades from the median is out of step with the rest
+WD_SHRINK_FAIL = 5e-3  # lr*wd: weights lose >=0.5% per step to decay alone (half-life < ~140 steps)
+WD_DOMINANCE_FAIL = 10.0  # coupled decay: wd*theta >= 10x the data gradient (evidence/google-tuning-playbook.md)
+DECOUPLED = ("AdamW",)
+
+
+def _rms(t: torch.Tensor) -> float:
+    return float(t.detach().float().pow(2).mean().sqrt()) if t.numel() else 0.0
+
+
+def _std(t: torch.Tensor) -> float:
+    return float(t.detach().float().std(unbiased=False)) if t.numel() > 1 else 0.0
+
+
+def _weight_decay_findings(opt, names, grads_rms) -> List[str]:
+    out = []
+    decoupled = type(opt).__name__ in DECOUPLED
+    for g in opt.param_groups:
+        wd, lr = float(g.get("weight_decay") or 0.0), float(g.get("lr") or 0.0)
+        if wd <= 0:
+            continue
+        dec = decoupled or bool(g.get("decoupled_weight_decay"))
+        shrink = lr * wd
+        if shrink >= WD_SHRINK_FAIL:
+            half = math.log(2) / shrink
+            out.append(f"weight decay {wd:g} at lr {lr:g} shrinks every weight by {100 * shrink:.2g}% per step "
+                       f"(half-life {half:.0f} steps) regardless of the data")
+            continue
+        if not dec:
+            doms = [wd * _rms(p) / grads_rms[id(p)] for p in g["params"]
+                    if p.dim() >= 2 and grads_rms.get(id(p), 0) > 0]
+            if doms and statistics.median(doms) >= WD_DOMINANCE_FAIL:
+                out.append(f"weight decay {wd:g} (added to the gradient by {type(opt).__name__}) is "
+                           f"{statistics.median(doms):.0f}x the data gradient: the optimizer mostly shrinks weights")
+    return out
+
+
+@check("update-ratio", "per-layer update-to-data ratio over a few real steps", order=70,
+       options=[Option("--ratio-steps", int, DEFAULT_STEPS, "optimizer steps to measure the update ratio over")])
+def update_ratio(ctx) -> Result:
+    steps = max(1, int(ctx.option("ratio_steps", DEFAULT_STEPS)))
+    model = ctx.fresh_model()
+    model.train()
+    named = list(model.named_parameters())
+    opt = ctx.make_optimizer([p for _, p in named])
+    sched = ctx.make_scheduler(opt)
+    held = {id(p) for g in opt.param_groups for p in g["params"]}
+    trainable = [(n, p) for n, p in named if p.requires_grad]
+    frozen = [n for n, p in named if not p.requires_grad]
+    not_held = [n for n, p in trainable if id(p) not in held]
+    watch = [(n, p) for n, p in trainable if id(p) in held]
+    base_lr = [float(g.get("initial_lr", g.get("lr", 0.0))) for g in opt.param_groups]
+    group_of = {id(p): i for i, g in enumerate(opt.param_groups) for p in g["params"]}
+    ratios: Dict[str, List[float]] = {n: [] for n, _ in watch}
+    moved = {n: False for n, _ in watch}
+    had_grad = {n: False for n, _ in watch}
+    lrs, losses, wd_findings = [], [], []
+    nonfinite = None
+    for step in range(steps):
+        opt.zero_grad(set_to_none=True)
+        try:
+            loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
+        except GraphCut as e:
+            return Result("fail", f"no update can happen: {e}", {"steps": 0})
+        losses.append(float(loss.detach().float()))
+        if not math.isfinite(losses[-1]):
+            nonfinite = f"loss became {losses[-1]} at step {step}"
+            break
+        for n, p in watch:
+            had_grad[n] |= p.grad is not None
+        if step == 0:
+            grads_rms = {id(p): _rms(p.grad) for _, p in watch if p.grad is not None}
+            wd_findings = _weight_decay_findings(opt, dict(named), grads_rms)
+        lr_now = [float(g.get("lr", 0.0)) for g in opt.param_groups]
+        lrs.append(lr_now[0])
+        before = {n: p.detach().clone() for n, p in watch}
+        opt.step()
+        if sched is not None:
+            ctx.call("scheduler.step()", sched.step)
+        for n, p in watch:
+            d = p.detach() - before[n]
+            if not torch.isfinite(d).all():
+                nonfinite = nonfinite or f"update of {n} became non-finite at step {step}"
+                continue
+            if bool((d != 0).any()):
+                moved[n] = True
+            s = _std(before[n])
+            lr_used, lr_base = lr_now[group_of[id(p)]], base_lr[group_of[id(p)]]
+            if p.dim() >= 2 and s > 0 and lr_used > 0:
+                r = _std(d) / s
+                if r > 0:
+                    # judge at the base LR: a warmup step at 1% of it is not "LR too low"
+                    ratios[n].append(math.log10(r) + math.log10(max(lr_base, lr_used) / lr_used))
+    per_layer = {n: statistics.median(v) for n, v in ratios.items() if v}
+    median = statistics.median(per_layer.values()) if per_layer else None
+    # the first step is judged too: after a huge step the weights themselves are huge,
+    # and later ratios shrink back towards 1 even though training has already blown up
+    peak = statistics.median(max(v) for v in ratios.values() if v) if per_layer else None
+    never = [n for n, _ in watch if not moved[n]]
+    no_grad = [n for n in never if not had_grad[n]]
+    n_params = sum(p.numel() for _, p in named)
+    metrics: Dict[str, Any] = {
+        "steps": len(losses), "optimizer": describe_optimizer(opt), "lr": lrs,
+        "median_log10_ratio": median, "peak_log10_ratio": peak, "per_layer": per_layer,
+        "not_in_optimizer": not_held, "never_updated": never, "frozen": len(frozen),
+        "loss": losses,
+    }
+    details = [f"{n:<40} {v:+.2f}" for n, v in sorted(per_layer.items(), key=lambda kv: kv[1])]
+    plots = [Plot("update-ratio", "log10 update/data ratio per layer", "step", "log10(std(dθ)/std(θ))",
+                  {n: v for n, v in ratios.items() if v})]
+    problems, warns = [], []
+    if nonfinite:
+        problems.append(nonfinite)
+    if not_held:
+        frac = sum(p.numel() for n, p in trainable if n in not_held) / max(1, n_params)
+        problems.append(f"{len(not_held)} trainable tensors ({100 * frac:.0f}% of weights) are not in the optimizer "
+                        f"and will never train: {', '.join(not_held[:4])}{' ...' if len(not_held) > 4 else ''}")
+    if lrs and all(x == 0 for x in lrs):
+        problems.append(f"the learning rate is 0 for all {len(lrs)} steps measured")
+    elif never:
+        why = "no gradient reaches them (unused in forward, or cut by detach)" if no_grad == never else \
+            "their update is exactly zero"
+        problems.append(f"{len(never)} parameter tensors never changed over {len(losses)} steps: {why}: "
+                        f"{', '.join(never[:4])}{' ...' if len(never) > 4 else ''}")
+    problems += wd_findings
+    if median is not None:
+        if peak > HIGH_FAIL:
+            problems.append(f"updates reach 10^{peak:.1f} of the weights' spread in one step (median layer; "
+                            "healthy ~10^-3): the LR is far too high")
+        elif median < LOW_FAIL:
+            problems.append(f"median update/weight ratio is 10^{median:.1f} per step (healthy ~10^-3): "
+                            "the LR is far too low")
+        elif median > HIGH_WARN:
+            warns.append(f"median update/weight ratio is 10^{median:.1f} per step (healthy ~10^-3): LR on the high side")
+        elif median < LOW_WARN:
+            warns.append(f"median update/weight ratio is 10^{median:.1f} per step (healthy ~10^-3): LR likely too low")
+        outliers = [n for n, v in per_layer.items() if abs(v - median) > OUTLIER]
+        if outliers:
+            warns.append(f"{len(outliers)} layers are >{OUTLIER:g} decades from the median ratio "
+                         f"{median:.1f}: " + ", ".join(f"{n} ({per_layer[n]:+.1f})" for n in outliers[:4]))
+    if problems:
+        return Result("fail", "; ".join(problems), metrics, details, plots)
+    if warns:
+        return Result("warn", "; ".join(warns), metrics, details, plots)
+    if median is None:
+        return Result("pass", f"every trainable tensor moved over {len(losses)} steps "
+                              "(no weight matrix with spread to take a ratio on)", metrics, details, plots)
+    return Result("pass", f"median log10 update/weight ratio {median:+.1f} over {len(per_layer)} weight "
+                          f"tensors ({metrics['optimizer']}, {len(losses)} steps); all held by the optimizer and moving",
+                  metrics, details, plots)

@@ -1,0 +1,122 @@
+"""The check registry: every check declares itself here; the runner never lists them.
+
+A check is a function `fn(ctx) -> Result`, registered with `@check(...)`. It may raise
+`Skip("why")` when it does not apply. Any other exception becomes the check's `error`
+status in the runner. Modules under `mldebug/checks/` are imported automatically, so a
+new check is one new file.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+STATUSES = ("pass", "warn", "fail", "skip", "error")
+_RANK = {"pass": 0, "skip": 0, "warn": 1, "error": 1, "fail": 2}
+
+
+class Skip(Exception):
+    """Raised by a check that does not apply; the message says why."""
+
+
+@dataclass
+class Plot:
+    """Data for one figure; the report draws it if matplotlib is there, else writes CSV."""
+    name: str                                   # file stem, e.g. "update-ratio"
+    title: str
+    xlabel: str
+    ylabel: str
+    series: Dict[str, List[float]]              # label -> y values
+    x: Optional[List[float]] = None             # shared x values (default 0..n-1)
+    logy: bool = False
+    kind: str = "line"                          # "line" or "hist" or "bar"
+
+
+@dataclass
+class Result:
+    status: str
+    summary: str
+    metrics: Dict[str, Any] = field(default_factory=dict)
+    details: List[str] = field(default_factory=list)   # extra lines shown with -v and in report.md
+    plots: List[Plot] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+
+
+def worst(statuses) -> str:
+    """Overall status, as CONTRACT.md section 3 defines it: fail if any failed, else warn
+    if any warned, else pass (an `error` or `skip` alone leaves it at pass)."""
+    statuses = list(statuses)
+    if "fail" in statuses:
+        return "fail"
+    if "warn" in statuses:
+        return "warn"
+    return "pass"
+
+
+def rank(status: str) -> int:
+    return _RANK[status]
+
+
+@dataclass
+class Option:
+    """A command-line option a check adds, e.g. Option('--overfit-steps', int, 300, '...')."""
+    flag: str
+    type: Callable
+    default: Any
+    help: str
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+@dataclass
+class CheckSpec:
+    id: str
+    fn: Callable
+    title: str
+    order: int
+    options: List[Option]
+    in_doctor: bool = True     # False: runs only when asked for by id
+    expensive: bool = False    # trains for many steps (overfit-batch, input-dependence)
+
+    @property
+    def ref(self) -> str:
+        return f"refs/diagnostics.md#{self.id}"
+
+
+REGISTRY: Dict[str, CheckSpec] = {}
+
+
+def check(id: str, title: str, order: int, options: Optional[List[Option]] = None,
+          in_doctor: bool = True, expensive: bool = False):
+    """Decorator: register `fn(ctx) -> Result` under the contract id `id`."""
+    def deco(fn):
+        if id in REGISTRY:
+            raise ValueError(f"check id {id!r} registered twice")
+        REGISTRY[id] = CheckSpec(id, fn, title, order, list(options or []), in_doctor, expensive)
+        return fn
+    return deco
+
+
+_loaded = False
+
+
+def load_all() -> Dict[str, CheckSpec]:
+    """Import every module in mldebug.checks (each registers its checks); return the registry."""
+    global _loaded
+    if not _loaded:
+        from . import checks as pkg
+        for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+            if not mod.name.startswith("_"):
+                importlib.import_module(f"{pkg.__name__}.{mod.name}")
+        _loaded = True
+    return REGISTRY
+
+
+def ordered() -> List[CheckSpec]:
+    return sorted(load_all().values(), key=lambda s: (s.order, s.id))

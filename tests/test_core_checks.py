@@ -1,0 +1,51 @@
+"""init-loss, overfit-batch and update-ratio: planted bugs they must flag, clean targets they must pass."""
+import pytest
+
+from util import entry
+
+CLEAN = ["mlp_classifier", "cnn_bn", "regression"]
+
+
+@pytest.mark.parametrize("target", CLEAN)
+@pytest.mark.parametrize("check_id", ["init-loss", "update-ratio", "overfit-batch"])
+def test_clean_targets_pass(target, check_id):
+    e = entry(target, check_id)
+    assert e["status"] == "pass", e["summary"]
+
+
+@pytest.mark.parametrize("target, check_id, needle", [
+    ("bug_huge_final_init", "init-loss", "overconfident"),
+    ("bug_sign_flip", "init-loss", "sign"),
+    ("bug_sign_flip", "overfit-batch", "sign"),
+    ("bug_lr_zero", "update-ratio", "learning rate is 0"),
+    ("bug_lr_zero", "overfit-batch", "optimizer settings"),
+    ("bug_lr_ten", "update-ratio", "far too high"),
+    ("bug_lr_ten", "overfit-batch", "optimizer settings"),
+    ("bug_head_only_optimizer", "update-ratio", "not in the optimizer"),
+    ("bug_huge_weight_decay", "update-ratio", "weight decay"),
+    ("bug_unused_layer", "update-ratio", "never changed"),
+])
+def test_planted_bugs_fail(target, check_id, needle):
+    e = entry(target, check_id)
+    assert e["status"] == "fail", e["summary"]
+    assert needle in e["summary"]
+
+
+def test_init_loss_reports_measured_expected_ratio():
+    m = entry("mlp_classifier", "init-loss")["metrics"]
+    assert m["kind"] == "cross_entropy" and m["num_classes"] == 10
+    assert abs(m["expected"] - 2.302585) < 1e-4
+    assert 0.9 < m["ratio"] < 1.2 and m["measured"] == pytest.approx(m["ratio"] * m["expected"], rel=1e-6)
+
+
+def test_overfit_stops_early_and_honours_cap():
+    e = entry("cnn_bn", "overfit-batch")
+    assert e["metrics"]["steps"] < 100  # stops as soon as it succeeds
+    e = entry("bug_lr_zero", "overfit-batch", options={"overfit_steps": 20})
+    assert e["metrics"]["step_cap"] == 20 and e["metrics"]["steps"] <= 20
+
+
+def test_update_ratio_per_layer_table():
+    m = entry("mlp_classifier", "update-ratio")["metrics"]
+    assert set(m["per_layer"]) == {"0.weight", "2.weight", "4.weight"}
+    assert all(-4 < v < -1 for v in m["per_layer"].values())
