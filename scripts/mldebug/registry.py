@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
@@ -90,6 +91,7 @@ class CheckSpec:
 
 
 REGISTRY: Dict[str, CheckSpec] = {}
+LOAD_ERRORS: Dict[str, str] = {}
 
 
 def check(id: str, title: str, order: int, options: Optional[List[Option]] = None,
@@ -113,7 +115,12 @@ def load_all() -> Dict[str, CheckSpec]:
         from . import checks as pkg
         for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
             if not mod.name.startswith("_"):
-                importlib.import_module(f"{pkg.__name__}.{mod.name}")
+                try:
+                    importlib.import_module(f"{pkg.__name__}.{mod.name}")
+                except Exception as e:  # one broken check module must not take the others down
+                    LOAD_ERRORS[mod.name] = f"{type(e).__name__}: {e}"
+                    print(f"ml-debug: could not load checks/{mod.name}.py: {type(e).__name__}: {e}",
+                          file=sys.stderr)
         _loaded = True
     return REGISTRY
 
