@@ -1,0 +1,524 @@
+"""ml-debug audit: check that the knowledge base is consistent with the code.
+
+    python scripts/audit.py                 # audit this checkout
+    python scripts/audit.py --root DIR      # audit another tree (the test fixtures use this)
+    python scripts/audit.py --json          # one JSON document on stdout
+
+What it checks (each problem is printed as `file:line [rule] problem`):
+  skill-frontmatter   SKILL.md frontmatter: name, description, allowed keys (Agent Skills format)
+  skill-length        SKILL.md body under MAX_SKILL_LINES lines
+  link                every relative link in authored Markdown points at a file that exists
+  anchor              every #anchor resolves to a heading (GitHub's slug rules) or an explicit id
+  missing-section     every check id (found with `ast`, never by importing torch) has
+                      `## <id>` in refs/diagnostics.md
+  orphan-section      every `## <heading>` in refs/diagnostics.md is a check id
+  lint-section        every rule in scripts/mldebug/lint.py RULES has `## <rule>` in
+                      refs/static_analysis.md
+  evidence-frontmatter  evidence/*.md have title, author, url, date, accessed, relevance
+  evidence-uncited    every evidence file is linked from SKILL.md, README.md or refs/
+  quote               a quotation next to a link to an evidence file appears in that file
+
+Exit status: 0 clean, 1 problems found, 2 bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import json
+import re
+import sys
+import time
+import unicodedata
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+from urllib.parse import unquote
+
+import yaml
+from markdown_it import MarkdownIt
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+# Agent Skills format (agentskills.io specification): the keys a SKILL.md frontmatter may use.
+ALLOWED_SKILL_KEYS = ("name", "description", "license", "allowed-tools", "metadata", "compatibility")
+MAX_NAME = 64
+MAX_DESCRIPTION = 1024
+MAX_COMPATIBILITY = 500
+MAX_SKILL_LINES = 500          # the body must load whole into an agent's context
+NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+EVIDENCE_KEYS = ("title", "author", "url", "date", "accessed", "relevance")
+MIN_QUOTE_WORDS = 3            # shorter "quoted" strings are terms, not quotations
+
+EPILOG = """\
+examples:
+  python scripts/audit.py
+  python scripts/audit.py --json | python -m json.tool
+  python scripts/audit.py --root tests/audit_fixtures/clean
+
+exit status: 0 clean, 1 problems found, 2 bad arguments.
+"""
+
+
+@dataclass
+class Problem:
+    file: str
+    line: int
+    rule: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} [{self.rule}] {self.problem}"
+
+
+# ---------------------------------------------------------------- markdown helpers
+
+_md = MarkdownIt("commonmark").enable("table")
+
+
+def split_frontmatter(text: str) -> Tuple[Optional[str], str, int]:
+    """(frontmatter yaml or None, body, line number where the body starts (0-based))."""
+    lines = text.split("\n")
+    if lines and lines[0].strip() == "---":
+        for i in range(1, len(lines)):
+            if lines[i].strip() in ("---", "..."):
+                return "\n".join(lines[1:i]), "\n".join(lines[i + 1:]), i + 1
+    return None, text, 0
+
+
+def inline_text(tok) -> str:
+    """Rendered plain text of an inline token (text and code spans; markup dropped)."""
+    out = []
+    for c in tok.children or []:
+        if c.type in ("text", "code_inline"):
+            out.append(c.content)
+        elif c.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+        elif c.type == "image":
+            out.append(c.content)
+    return "".join(out)
+
+
+def github_slug(text: str) -> str:
+    """GitHub's heading anchor: lowercase, drop punctuation except - and _, spaces to -."""
+    s = text.strip().lower()
+    s = "".join(ch for ch in s if ch in "-_ " or unicodedata.category(ch)[0] in "LNM")
+    return s.replace(" ", "-")
+
+
+_ID_ATTR = re.compile(r"""\b(?:id|name)\s*=\s*["']([^"']+)["']""")
+
+
+class MdFile:
+    """One parsed Markdown file: tokens, anchors, and where each block starts."""
+
+    def __init__(self, path: Path, rel: str):
+        self.path, self.rel = path, rel
+        self.text = path.read_text(encoding="utf-8")
+        self.front, body, self.offset = split_frontmatter(self.text)
+        self.lines = self.text.split("\n")
+        self.tokens = _md.parse(body)
+        self.headings: List[Tuple[int, str, int]] = []   # (level, text, line)
+        self.anchors: Set[str] = set()
+        counts: Dict[str, int] = {}
+        for i, t in enumerate(self.tokens):
+            if t.type == "heading_open":
+                text = inline_text(self.tokens[i + 1])
+                self.headings.append((int(t.tag[1]), text, self.line_of(t)))
+                slug = github_slug(text)
+                n = counts.get(slug, 0)
+                counts[slug] = n + 1
+                self.anchors.add(slug if n == 0 else f"{slug}-{n}")
+            if t.type in ("html_block", "html_inline"):
+                self.anchors.update(_ID_ATTR.findall(t.content))
+            for c in t.children or []:
+                if c.type == "html_inline":
+                    self.anchors.update(_ID_ATTR.findall(c.content))
+
+    def line_of(self, tok, needle: Optional[str] = None) -> int:
+        """1-based line of a block token; with `needle`, the first line of the block holding it."""
+        if not tok.map:
+            return self.offset + 1
+        start, end = tok.map[0] + self.offset, tok.map[1] + self.offset
+        if needle:
+            for i in range(start, min(end, len(self.lines))):
+                if needle in self.lines[i]:
+                    return i + 1
+        return start + 1
+
+    def links(self) -> Iterable[Tuple[str, int]]:
+        """(href, line) for every link and image in the file."""
+        for t in self.tokens:
+            if t.type != "inline":
+                continue
+            for c in t.children or []:
+                if c.type == "link_open":
+                    href = c.attrGet("href") or ""
+                elif c.type == "image":
+                    href = c.attrGet("src") or ""
+                else:
+                    continue
+                yield href, self.line_of(t, href.split("#")[0] or href)
+
+    def units(self) -> Iterable[Tuple[str, List, object, bool]]:
+        """Blocks a quotation and its citation share: (text, inline tokens, first token, is_blockquote).
+        A blockquote and a table row are one unit each; any other paragraph or cell is its own."""
+        depth_bq, bq_toks, bq_first = 0, [], None
+        row_toks, in_row, row_first = [], False, None
+        for t in self.tokens:
+            if t.type == "blockquote_open":
+                if depth_bq == 0:
+                    bq_toks, bq_first = [], t
+                depth_bq += 1
+            elif t.type == "blockquote_close":
+                depth_bq -= 1
+                if depth_bq == 0:
+                    yield " ".join(inline_text(x) for x in bq_toks), bq_toks, bq_first, True
+            elif t.type == "tr_open" and depth_bq == 0:
+                in_row, row_toks, row_first = True, [], t
+            elif t.type == "tr_close" and depth_bq == 0:
+                in_row = False
+                yield " | ".join(inline_text(x) for x in row_toks), row_toks, row_first, False
+            elif t.type == "inline":
+                if depth_bq:
+                    bq_toks.append(t)
+                elif in_row:
+                    row_toks.append(t)
+                else:
+                    yield inline_text(t), [t], t, False
+
+
+# ---------------------------------------------------------------- code scanning (no torch)
+
+def _is_check_decorator(node) -> bool:
+    f = node.func if isinstance(node, ast.Call) else None
+    return (isinstance(f, ast.Name) and f.id == "check") or (isinstance(f, ast.Attribute) and f.attr == "check")
+
+
+def check_ids(root: Path) -> Dict[str, Tuple[str, int]]:
+    """id -> (file, line) for every `@check("<id>", ...)` in scripts/mldebug/checks/*.py."""
+    out: Dict[str, Tuple[str, int]] = {}
+    for py in sorted((root / "scripts" / "mldebug" / "checks").glob("*.py")):
+        try:
+            tree = ast.parse(py.read_text(encoding="utf-8"))
+        except SyntaxError:
+            continue  # a half-written module; the doctor reports it
+        for node in ast.walk(tree):
+            for dec in getattr(node, "decorator_list", []):
+                if _is_check_decorator(dec) and dec.args and isinstance(dec.args[0], ast.Constant) \
+                        and isinstance(dec.args[0].value, str):
+                    out.setdefault(dec.args[0].value, (str(py.relative_to(root)), dec.lineno))
+    return out
+
+
+def module_literal(path: Path, name: str):
+    """The literal value assigned to a top-level `name` in `path`, or None when absent."""
+    if not path.exists():
+        return None
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else []
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            try:
+                return ast.literal_eval(node.value), node.lineno
+            except ValueError:
+                return None
+    return None
+
+
+# ---------------------------------------------------------------- quotations
+
+_QUOTE_CHARS = {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'", "\u2026": "..."}
+
+
+def normalise(s: str) -> str:
+    for a, b in _QUOTE_CHARS.items():
+        s = s.replace(a, b)
+    s = s.replace('\\"', '"').replace("\\'", "'").replace("*", "").replace("`", "")
+    return re.sub(r"\s+", " ", s).strip().casefold()
+
+
+def quotations(text: str) -> List[str]:
+    """Double-quoted strings of at least MIN_QUOTE_WORDS words in already-normalised text."""
+    return [q for q in re.findall(r'"([^"]+)"', text) if len(q.split()) >= MIN_QUOTE_WORDS]
+
+
+def quote_found(quote: str, source: str) -> bool:
+    """Every fragment of the quote (split at ellipses) appears in the source."""
+    for frag in re.split(r"\s*(?:\.\.\.|\[\.\.\.\]|/)\s*", quote):
+        frag = frag.strip(" .,;:!?")
+        if frag and frag not in source:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------- the audit
+
+class Audit:
+    def __init__(self, root: Path):
+        self.root = root
+        self.problems: List[Problem] = []
+        self.counts = {"markdown_files": 0, "links_checked": 0, "anchors_checked": 0,
+                       "check_ids": 0, "diagnostics_sections": 0, "lint_rules": 0,
+                       "evidence_files": 0, "quotes_checked": 0}
+        self.files: Dict[Path, MdFile] = {}
+
+    def add(self, file, line, rule, problem):
+        rel = file if isinstance(file, str) else str(file.relative_to(self.root))
+        self.problems.append(Problem(rel, line, rule, problem))
+
+    def md(self, path: Path) -> Optional[MdFile]:
+        path = path.resolve()
+        if path not in self.files:
+            if not path.is_file():
+                return None
+            try:
+                rel = str(path.relative_to(self.root))
+            except ValueError:
+                rel = str(path)
+            self.files[path] = MdFile(path, rel)
+        return self.files[path]
+
+    def authored(self) -> List[Path]:
+        r = self.root
+        paths = [r / "SKILL.md", r / "README.md"]
+        for sub in ("refs", "evidence", "examples"):
+            paths += sorted((r / sub).glob("*.md"))   # refs/drafts/ is not globbed: work in progress
+        return [p for p in paths if p.is_file()]
+
+    def evidence_files(self) -> List[Path]:
+        return [p for p in sorted((self.root / "evidence").glob("*.md")) if p.name != "README.md"]
+
+    # -- SKILL.md
+    def skill(self):
+        path = self.root / "SKILL.md"
+        if not path.is_file():
+            self.add("SKILL.md", 1, "skill-frontmatter", "SKILL.md is missing")
+            return
+        f = self.md(path)
+        if f.front is None:
+            self.add(f.rel, 1, "skill-frontmatter", "no YAML frontmatter (--- ... ---) at the top")
+            return
+        try:
+            meta = yaml.safe_load(f.front)
+        except yaml.YAMLError as e:
+            self.add(f.rel, 1, "skill-frontmatter", f"frontmatter is not valid YAML: {str(e).splitlines()[0]}")
+            return
+        if not isinstance(meta, dict):
+            self.add(f.rel, 1, "skill-frontmatter", "frontmatter is not a mapping")
+            return
+        for k in meta:
+            if k not in ALLOWED_SKILL_KEYS:
+                self.add(f.rel, 1, "skill-frontmatter",
+                         f"unknown frontmatter key {k!r} (allowed: {', '.join(ALLOWED_SKILL_KEYS)})")
+        name = meta.get("name")
+        if not isinstance(name, str) or not name:
+            self.add(f.rel, 1, "skill-frontmatter", "frontmatter has no name")
+        elif len(name) > MAX_NAME or not NAME_RE.match(name):
+            self.add(f.rel, 1, "skill-frontmatter",
+                     f"name {name!r} must be <= {MAX_NAME} chars of a-z, 0-9 and single inner hyphens")
+        desc = meta.get("description")
+        if not isinstance(desc, str) or not desc.strip():
+            self.add(f.rel, 1, "skill-frontmatter", "frontmatter has no description")
+        elif len(desc) > MAX_DESCRIPTION:
+            self.add(f.rel, 1, "skill-frontmatter", f"description is {len(desc)} chars (max {MAX_DESCRIPTION})")
+        comp = meta.get("compatibility")
+        if comp is not None and (not isinstance(comp, str) or len(comp) > MAX_COMPATIBILITY):
+            self.add(f.rel, 1, "skill-frontmatter", f"compatibility must be a string <= {MAX_COMPATIBILITY} chars")
+        if "metadata" in meta and not isinstance(meta["metadata"], dict):
+            self.add(f.rel, 1, "skill-frontmatter", "metadata must be a mapping")
+        body_lines = len(f.text.split("\n")) - f.offset
+        if body_lines >= MAX_SKILL_LINES:
+            self.add(f.rel, f.offset + 1, "skill-length",
+                     f"body is {body_lines} lines; keep it under {MAX_SKILL_LINES} so it loads whole")
+
+    # -- links and anchors
+    def links(self, paths: List[Path]):
+        for p in paths:
+            f = self.md(p)
+            self.counts["markdown_files"] += 1
+            for href, line in f.links():
+                if not href or re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith("//"):
+                    continue  # http:, mailto:, ... : not checked offline
+                self.counts["links_checked"] += 1
+                target, _, anchor = href.partition("#")
+                target = unquote(target)
+                dest = (p.parent / target).resolve() if target else p.resolve()
+                if target and not dest.exists():
+                    self.add(f.rel, line, "link", f"link target {target} does not exist")
+                    continue
+                if anchor:
+                    if dest.suffix.lower() != ".md" or dest.is_dir():
+                        continue  # anchors into code files (#L10) are GitHub views: not checked
+                    self.counts["anchors_checked"] += 1
+                    g = self.md(dest)
+                    if g is not None and unquote(anchor) not in g.anchors:
+                        near = difflib.get_close_matches(anchor, sorted(g.anchors), n=3, cutoff=0.75)
+                        self.add(f.rel, line, "anchor", f"#{anchor} is not a heading in {target or p.name}"
+                                 + (f" (near: {', '.join('#' + a for a in near)})" if near else ""))
+
+    # -- check ids <-> diagnostics sections
+    def sections(self):
+        ids = check_ids(self.root)
+        live = module_literal(self.root / "scripts" / "mldebug" / "trace.py", "LIVE_CHECK_IDS")
+        if live is not None:
+            values, lineno = live
+            for i in values if isinstance(values, (tuple, list)) else []:
+                ids.setdefault(str(i), ("scripts/mldebug/trace.py", lineno))
+        self.counts["check_ids"] = len(ids)
+        diag = self.md(self.root / "refs" / "diagnostics.md")
+        if diag is None:
+            if ids:
+                self.add("refs/diagnostics.md", 1, "missing-section",
+                         f"refs/diagnostics.md is missing; it needs sections for {', '.join(sorted(ids))}")
+            return
+        h2 = {text.strip(): line for level, text, line in diag.headings if level == 2}
+        self.counts["diagnostics_sections"] = len(h2)
+        for cid, (file, line) in sorted(ids.items(), key=lambda kv: kv[1]):
+            if cid not in h2:
+                self.add(file, line, "missing-section", f"check {cid} has no '## {cid}' section in refs/diagnostics.md")
+        for text, line in h2.items():
+            if text not in ids:
+                self.add(diag.rel, line, "orphan-section",
+                         f"section '## {text}' names no check (no @check(\"{text}\") and not in LIVE_CHECK_IDS)")
+
+    def lint_rules(self):
+        found = module_literal(self.root / "scripts" / "mldebug" / "lint.py", "RULES")
+        if found is None:
+            return
+        rules, lineno = found
+        if not isinstance(rules, dict):
+            return
+        self.counts["lint_rules"] = len(rules)
+        doc = self.md(self.root / "refs" / "static_analysis.md")
+        have = {t.strip() for lvl, t, _ in doc.headings if lvl == 2} if doc else set()
+        for rule in rules:
+            if str(rule) not in have:
+                self.add("scripts/mldebug/lint.py", lineno, "lint-section",
+                         f"lint rule {rule} has no '## {rule}' section in refs/static_analysis.md")
+
+    # -- evidence
+    def evidence(self):
+        files = self.evidence_files()
+        self.counts["evidence_files"] = len(files)
+        cited: Set[Path] = set()
+        citing = [p for p in self.authored() if p.parent.name != "evidence"]
+        for p in citing:
+            f = self.md(p)
+            for href, _ in f.links():
+                target = unquote(href.partition("#")[0])
+                if target and not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+                    cited.add((p.parent / target).resolve())
+        for e in files:
+            f = self.md(e)
+            if f.front is None:
+                self.add(f.rel, 1, "evidence-frontmatter", "no YAML frontmatter")
+            else:
+                try:
+                    meta = yaml.safe_load(f.front)
+                except yaml.YAMLError as err:
+                    meta = None
+                    self.add(f.rel, 1, "evidence-frontmatter", f"frontmatter is not valid YAML: {str(err).splitlines()[0]}")
+                if isinstance(meta, dict):
+                    missing = [k for k in EVIDENCE_KEYS if not str(meta.get(k) or "").strip()]
+                    if missing:
+                        self.add(f.rel, 1, "evidence-frontmatter", f"frontmatter lacks {', '.join(missing)}")
+                elif meta is not None:
+                    self.add(f.rel, 1, "evidence-frontmatter", "frontmatter is not a mapping")
+            if e.resolve() not in cited:
+                self.add(f.rel, 1, "evidence-uncited", "not linked from SKILL.md, README.md or refs/*.md")
+
+    def quotes(self):
+        ev = {p.resolve(): p for p in self.evidence_files()}
+        by_name = {p.name: p.resolve() for p in ev.values()}
+        sources: Dict[Path, str] = {}
+        for p in self.authored():
+            if p.parent.name == "evidence":
+                continue
+            f = self.md(p)
+            for text, toks, first, is_bq in f.units():
+                named: Set[Path] = set()
+                for t in toks:
+                    for c in t.children or []:
+                        if c.type == "link_open":
+                            target = unquote((c.attrGet("href") or "").partition("#")[0])
+                            if target:
+                                dest = (p.parent / target).resolve()
+                                if dest in ev:
+                                    named.add(dest)
+                        elif c.type in ("code_inline", "text"):
+                            for m in re.findall(r"[\w.-]+\.md", c.content):
+                                if Path(m).name in by_name:
+                                    named.add(by_name[Path(m).name])
+                if not named:
+                    continue
+                norm = normalise(text)
+                qs = quotations(norm)
+                if is_bq and not qs:
+                    body = re.split(r"\s+(?:\u2014|--)\s+", norm)[0].strip()
+                    qs = [body] if len(body.split()) >= MIN_QUOTE_WORDS else []
+                for q in qs:
+                    self.counts["quotes_checked"] += 1
+                    for d in named:
+                        if d not in sources:
+                            sources[d] = normalise(d.read_text(encoding="utf-8"))
+                    if not any(quote_found(q, sources[d]) for d in named):
+                        names = ", ".join(sorted(ev[d].name for d in named))
+                        short = q if len(q) <= 70 else q[:67] + "..."
+                        self.add(f.rel, f.line_of(first), "quote", f"quote \"{short}\" is not in {names}")
+
+    def run(self) -> List[Problem]:
+        self.skill()
+        self.links(self.authored())
+        self.sections()
+        self.lint_rules()
+        self.evidence()
+        self.quotes()
+        return self.problems
+
+
+def default_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = _Parser(prog="ml-debug audit", description=__doc__.split("\n\n")[0].strip() +
+                " Checks SKILL.md, refs/, evidence/ and README.md against each other and against the check "
+                "ids in the code (read with ast; torch is never imported).",
+                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", metavar="DIR", default=None, help="tree to audit (default: this checkout)")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    root = Path(args.root).resolve() if args.root else default_root()
+    if not root.is_dir():
+        print(f"ml-debug audit: error: --root {args.root} is not a directory", file=sys.stderr)
+        return EXIT_USAGE
+    t0 = time.perf_counter()
+    audit = Audit(root)
+    problems = audit.run()
+    seconds = round(time.perf_counter() - t0, 3)
+    if args.json:
+        print(json.dumps({"root": str(root), "ok": not problems, "seconds": seconds, "counts": audit.counts,
+                          "problems": [asdict(x) for x in problems]}, indent=2))
+    else:
+        for x in problems:
+            print(x)
+        c = audit.counts
+        print(f"audit: {len(problems)} problem(s); {c['markdown_files']} Markdown files, {c['links_checked']} links "
+              f"({c['anchors_checked']} anchors), {c['check_ids']} check ids, {c['diagnostics_sections']} sections, "
+              f"{c['evidence_files']} evidence files, {c['quotes_checked']} quotes checked in {seconds}s",
+              file=sys.stderr)
+    return EXIT_FAIL if problems else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+LIVE_CHECK_IDS = ("beta-live",)
