@@ -21,7 +21,7 @@ FIXTURES = os.path.join(ROOT, "tests", "audit_fixtures")
 CLEAN = os.path.join(FIXTURES, "clean")
 BROKEN = sorted(os.listdir(os.path.join(FIXTURES, "broken")))
 RULES = {"skill-frontmatter", "skill-length", "link", "anchor", "missing-section", "orphan-section",
-         "lint-section", "evidence-frontmatter", "evidence-uncited", "quote"}
+         "lint-section", "evidence-frontmatter", "evidence-uncited", "quote", "section-order"}
 
 
 def problems(root):
@@ -113,3 +113,32 @@ def test_repo_knowledge_base_complete():
         msg.append("other problems (python scripts/audit.py):\n  " + "\n  ".join(other))
     if found:
         pytest.fail("\n".join(msg), pytrace=False)
+
+
+def test_merge_drafts_in_contract_order(tmp_path):
+    root = tmp_path / "tree"
+    shutil.copytree(CLEAN, root)
+    (root / "scripts/mldebug/trace.py").write_text('LIVE_CHECK_IDS = ("train-mode", "lr-trace", "param-coverage")\n')
+    drafts = root / "refs" / "drafts"
+    drafts.mkdir()
+    done = drafts / "lr-trace.md"
+    shutil.copy(os.path.join(FIXTURES, "drafts", "lr-trace.md"), done)
+    old = time.time() - 3600
+    os.utime(done, (old, old))
+    (drafts / "param-coverage.md").write_text("## param-coverage\n\nStill being written.\n")  # fresh: skipped
+    (drafts / "no-such-check.md").write_text("## no-such-check\n\nNo check yet.\n")
+    os.utime(drafts / "no-such-check.md", (old, old))
+
+    merged, skipped = audit.merge_drafts(root)
+    assert merged == ["lr-trace"]
+    assert sorted(s.split(":")[0] for s in skipped) == ["no-such-check", "param-coverage"]
+    assert not done.exists() and (drafts / "param-coverage.md").exists()
+    text = (root / "refs/diagnostics.md").read_text()
+    heads = [text.split("\n")[i] for i in audit._heading_lines(text, ("h2",))]
+    assert heads == ["## init-loss", "## train-mode", "## lr-trace"]
+    assert "### What it can't tell you" in text and "## a comment inside code, left alone" in text
+    assert "[the init-loss section](#init-loss)" in text
+    assert "Sections in this file: [init-loss](#init-loss), [train-mode](#train-mode), [lr-trace](#lr-trace)." in text
+    found = problems(root)
+    assert [(p.rule, "param-coverage" in p.problem) for p in found] == [("missing-section", True)], \
+        "\n".join(map(str, found))

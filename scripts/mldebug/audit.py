@@ -3,6 +3,7 @@
     python scripts/audit.py                 # audit this checkout
     python scripts/audit.py --root DIR      # audit another tree (the test fixtures use this)
     python scripts/audit.py --json          # one JSON document on stdout
+    python scripts/audit.py --merge-drafts  # fold finished refs/drafts/<id>.md into refs/diagnostics.md
 
 What it checks (each problem is printed as `file:line [rule] problem`):
   skill-frontmatter   SKILL.md frontmatter: name, description, allowed keys (Agent Skills format)
@@ -12,6 +13,7 @@ What it checks (each problem is printed as `file:line [rule] problem`):
   missing-section     every check id (found with `ast`, never by importing torch) has
                       `## <id>` in refs/diagnostics.md
   orphan-section      every `## <heading>` in refs/diagnostics.md is a check id
+  section-order       the sections follow the order of the contract (CONTRACT_ORDER)
   lint-section        every rule in scripts/mldebug/lint.py RULES has `## <rule>` in
                       refs/static_analysis.md
   evidence-frontmatter  evidence/*.md have title, author, url, date, accessed, relevance
@@ -26,6 +28,7 @@ import argparse
 import ast
 import difflib
 import json
+import os
 import re
 import sys
 import time
@@ -47,6 +50,12 @@ MAX_DESCRIPTION = 1024
 MAX_COMPATIBILITY = 500
 MAX_SKILL_LINES = 500          # the body must load whole into an agent's context
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# CONTRACT.md sections 4 and 5: the order of the sections in refs/diagnostics.md.
+CONTRACT_ORDER = ("batch-sanity", "init-loss", "init-symmetry", "loss-input", "grad-flow", "nan-source",
+                  "activations", "batch-independence", "causality", "eval-mode", "overfit-batch",
+                  "input-dependence", "update-ratio", "lr-schedule", "reproducibility",
+                  "train-mode", "grad-accumulation", "lr-trace", "param-coverage", "loss-trace")
+DRAFT_MIN_AGE_S = 600          # --merge-drafts leaves a draft alone if modified in the last 10 minutes
 EVIDENCE_KEYS = ("title", "author", "url", "date", "accessed", "relevance")
 MIN_QUOTE_WORDS = 3            # shorter "quoted" strings are terms, not quotations
 
@@ -329,6 +338,8 @@ class Audit:
         comp = meta.get("compatibility")
         if comp is not None and (not isinstance(comp, str) or len(comp) > MAX_COMPATIBILITY):
             self.add(f.rel, 1, "skill-frontmatter", f"compatibility must be a string <= {MAX_COMPATIBILITY} chars")
+        if "allowed-tools" in meta and not isinstance(meta["allowed-tools"], str):
+            self.add(f.rel, 1, "skill-frontmatter", "allowed-tools must be a space-delimited string")
         if "metadata" in meta and not isinstance(meta["metadata"], dict):
             self.add(f.rel, 1, "skill-frontmatter", "metadata must be a mapping")
         body_lines = len(f.text.split("\n")) - f.offset
@@ -381,6 +392,11 @@ class Audit:
         for cid, (file, line) in sorted(ids.items(), key=lambda kv: kv[1]):
             if cid not in h2:
                 self.add(file, line, "missing-section", f"check {cid} has no '## {cid}' section in refs/diagnostics.md")
+        placed = [(t, line) for t, line in h2.items() if t in CONTRACT_ORDER]
+        for (t1, _), (t2, line) in zip(placed, placed[1:]):
+            if CONTRACT_ORDER.index(t2) < CONTRACT_ORDER.index(t1):
+                self.add(diag.rel, line, "section-order",
+                         f"section '## {t2}' comes after '## {t1}'; keep the contract's order")
         for text, line in h2.items():
             if text not in ids:
                 self.add(diag.rel, line, "orphan-section",
@@ -481,6 +497,86 @@ class Audit:
         return self.problems
 
 
+def _heading_lines(text: str, tags) -> List[int]:
+    """0-based line numbers of the ATX headings with the given tags (h1, h2, ...)."""
+    return [t.map[0] for t in _md.parse(text) if t.type == "heading_open" and t.tag in tags and t.map
+            and text.split("\n")[t.map[0]].lstrip().startswith("#")]
+
+
+def _rewrite_links(text: str, drafts: Path, refs: Path) -> str:
+    """Links in a draft, made relative to refs/ (drafts are meant to be written that way already;
+    a link that only resolves from refs/drafts/ is rewritten, `diagnostics.md#x` becomes `#x`)."""
+    def fix(m):
+        label, href = m.group(1), m.group(2)
+        if re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith("#"):
+            return m.group(0)
+        target, hash_, anchor = href.partition("#")
+        if target in ("diagnostics.md", "../diagnostics.md") and anchor:
+            return f"[{label}](#{anchor})"
+        if (refs / target).exists():
+            return m.group(0)
+        if (drafts / target).exists():
+            new = os.path.relpath((drafts / target).resolve(), refs.resolve()).replace(os.sep, "/")
+            return f"[{label}]({new}{hash_}{anchor})"
+        return m.group(0)
+    return re.sub(r"\[([^\]]*)\]\(([^)\s]+)\)", fix, text)
+
+
+def merge_drafts(root: Path, min_age: float = DRAFT_MIN_AGE_S) -> Tuple[List[str], List[str]]:
+    """Fold refs/drafts/<id>.md into refs/diagnostics.md in contract order and delete each merged
+    draft. Only drafts whose check exists (an @check or LIVE_CHECK_IDS entry) and that were not
+    modified in the last `min_age` seconds. Returns (merged ids, skipped 'id: why')."""
+    refs, drafts = root / "refs", root / "refs" / "drafts"
+    diag_path = refs / "diagnostics.md"
+    text = diag_path.read_text(encoding="utf-8") if diag_path.exists() else "# Diagnostics\n"
+    ids = set(check_ids(root))
+    live = module_literal(root / "scripts" / "mldebug" / "trace.py", "LIVE_CHECK_IDS")
+    if live is not None and isinstance(live[0], (tuple, list)):
+        ids.update(map(str, live[0]))
+    # split the current file into the intro and its `## id` sections (headings found by the parser,
+    # so a `## ` line inside a code block is not taken for one)
+    lines = text.split("\n")
+    starts = _heading_lines(text, ("h2",))
+    intro = "\n".join(lines[:starts[0]] if starts else lines)
+    sections = {}
+    for i, start in enumerate(starts):
+        part = "\n".join(lines[start:starts[i + 1] if i + 1 < len(starts) else len(lines)])
+        sections[lines[start][3:].strip()] = part.rstrip() + "\n"
+    merged, skipped, now = [], [], time.time()
+    for d in sorted(drafts.glob("*.md")) if drafts.is_dir() else []:
+        cid = d.stem
+        if cid not in ids:
+            skipped.append(f"{cid}: no check with this id in the code yet")
+            continue
+        if now - d.stat().st_mtime < min_age:
+            skipped.append(f"{cid}: modified {int(now - d.stat().st_mtime)}s ago, author may still be editing")
+            continue
+        body = d.read_text(encoding="utf-8").strip()
+        _, body, _ = split_frontmatter(body)
+        body = body.strip()
+        lines = body.split("\n")
+        top = _heading_lines(body, ("h1", "h2"))
+        if top and top[0] == 0:                      # the draft's own `## id` heading
+            lines[0], top = "", top[1:]
+        for i in top:                                # other level-1/2 headings become level 3
+            lines[i] = "### " + lines[i].lstrip("#").strip()
+        body = _rewrite_links("\n".join(lines).strip(), drafts, refs)
+        sections[cid] = f"## {cid}\n\n{body}\n"
+        merged.append(cid)
+    if not merged:
+        return merged, skipped
+    order = {c: i for i, c in enumerate(CONTRACT_ORDER)}
+    keys = sorted(sections, key=lambda c: (order.get(c, len(order)), c))
+    listing = ", ".join(f"[{c}](#{c})" for c in keys)
+    intro = re.sub(r"(?ms)^Sections in this file:.*?(?:\n\n|\Z)", "", intro).rstrip() + "\n\n"
+    intro += "Sections in this file: " + listing + ".\n\n"
+    out = intro + "\n".join(sections[c] for c in keys)
+    diag_path.write_text(out, encoding="utf-8")
+    for cid in merged:
+        (drafts / f"{cid}.md").unlink()
+    return merged, skipped
+
+
 def default_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
@@ -497,11 +593,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--root", metavar="DIR", default=None, help="tree to audit (default: this checkout)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--merge-drafts", action="store_true",
+                   help="first fold finished refs/drafts/<id>.md into refs/diagnostics.md (contract order), "
+                        "deleting each merged draft; then audit")
+    p.add_argument("--min-age", type=float, default=DRAFT_MIN_AGE_S, metavar="SECONDS",
+                   help=f"with --merge-drafts: skip drafts modified more recently (default {DRAFT_MIN_AGE_S})")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     root = Path(args.root).resolve() if args.root else default_root()
     if not root.is_dir():
         print(f"ml-debug audit: error: --root {args.root} is not a directory", file=sys.stderr)
         return EXIT_USAGE
+    if args.merge_drafts:
+        merged, skipped = merge_drafts(root, args.min_age)
+        print(f"merged {len(merged)} draft(s): {', '.join(merged) or '-'}", file=sys.stderr)
+        for why in skipped:
+            print(f"  not merged: {why}", file=sys.stderr)
     t0 = time.perf_counter()
     audit = Audit(root)
     problems = audit.run()

@@ -1,1 +1,1 @@
-LIVE_CHECK_IDS = ("beta-live",)
+LIVE_CHECK_IDS = ("train-mode",)

@@ -1,1 +1,1 @@
-LIVE_CHECK_IDS = ("beta-live", "epsilon-live")
+LIVE_CHECK_IDS = ("train-mode", "epsilon-live")

@@ -2,6 +2,6 @@
 from ..registry import check
 
 
-@check("alpha-check", "a check", order=10)
+@check("init-loss", "a check", order=10)
 def alpha(ctx):
     raise NotImplementedError
