@@ -7,7 +7,7 @@
 Names are loaded lazily so that `lint` and `audit` never import torch.
 """
 __version__ = "0.1.0"
-__all__ = ["doctor", "run_check", "assert_healthy", "target_from_objects"]
+__all__ = ["doctor", "run_check", "assert_healthy", "target_from_objects", "Report", "TargetError", "model_loss"]
 
 
 def __getattr__(name):

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import os
 import sys
 from typing import List, Optional
 
@@ -62,6 +63,9 @@ def build_parser(command: str, specs) -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="also write report.json, report.md and plots to DIR")
     p.add_argument("--seed", type=int, default=0, help="seed set before every call into the target (default 0)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                   help="time budget per check; a check that runs out stops and reports what it found "
+                        "(default 60; 0 for none)")
     p.add_argument("-v", "--verbose", action="store_true", help="details and metrics under each check")
     group = p.add_argument_group("check options")
     seen = set()
@@ -83,9 +87,29 @@ def _check_device(name: str) -> str:
     return name
 
 
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """Send everything written to stdout, by Python or by C code, to stderr for the duration."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real fd 1 (embedded interpreters): redirect Python's stdout only
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def run_command(command: str, argv: List[str]) -> int:
     from . import registry
-    from .context import Context
+    from .context import DEFAULT_BUDGET, Context
     from .runner import public, run_checks, select
     from .report import text, write_out
     from .target import TargetError, load_target
@@ -106,13 +130,17 @@ def run_command(command: str, argv: List[str]) -> int:
 
     try:
         device = _check_device(args.device)
+        if args.budget is not None and args.budget < 0:
+            raise ValueError(f"--budget must be >= 0 seconds, got {args.budget:g}")
+        budget = DEFAULT_BUDGET if args.budget is None else (args.budget or None)
         ids = [command] if command != "doctor" else \
             ([i.strip() for i in args.checks.split(",") if i.strip()] if args.checks else None)
         chosen = select(ids)
         # the user's code may print: keep stdout for our report alone
-        with contextlib.redirect_stdout(sys.stderr):
+        with stdout_to_stderr():
             target = load_target(args.target)
-            ctx = Context(target, device=device, seed=args.seed, options=options, out_dir=args.out)
+            ctx = Context(target, device=device, seed=args.seed, options=options, out_dir=args.out,
+                          budget=budget)
             ctx.preflight()
             report = run_checks(ctx, chosen)
     except (TargetError, ValueError) as e:

@@ -7,7 +7,10 @@ user's code, and caches work that several checks read (the forward at init).
 from __future__ import annotations
 
 import copy
+import math
 import sys
+import time
+from collections.abc import Mapping
 from typing import Any, Callable, Dict, Optional
 
 import torch
@@ -18,6 +21,8 @@ from .losscapture import LossTrace, trace_calls
 from .target import Target, TargetError, UserCodeError
 
 DEFAULT_LR = 3e-4  # CONTRACT.md section 1 default optimizer: Adam(lr=3e-4) (evidence/karpathy-recipe-2019.md)
+DEFAULT_BUDGET = 60.0  # seconds per check; every zoo check finishes in a few seconds on 2 CPU cores
+PROGRESS_EVERY = 2.0   # seconds between progress lines of a long loop (terminal stderr only)
 
 DROPOUT_TYPES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 
@@ -36,31 +41,67 @@ def disable_dropout(model: nn.Module) -> int:
 
 
 def default_forward(model: nn.Module, inputs: Any) -> Any:
-    if isinstance(inputs, dict):
+    if isinstance(inputs, Mapping):
         return model(**inputs)
     if isinstance(inputs, (tuple, list)):
         return model(*inputs)
     return model(inputs)
 
 
-def prediction_of(outputs: Any) -> Optional[torch.Tensor]:
-    """The prediction tensor inside a model's outputs.
+def prediction_path(outputs: Any) -> Optional[str]:
+    """Where the prediction sits in a model's outputs: "outputs", "outputs.logits", "outputs[0]", ...
 
-    A Tensor is itself; an object or dict with `logits` gives that (Hugging Face style);
-    otherwise the first tensor found in a dict, tuple or list.
+    A Tensor is itself; a dict or object with a `logits` tensor (Hugging Face `ModelOutput`)
+    gives that; otherwise the first tensor with a batch dim in a dict, tuple or list (a 0-d
+    tensor in front, such as the loss a Hugging Face model returns first, is passed over).
     """
     if isinstance(outputs, torch.Tensor):
+        return "outputs"
+    logits = outputs.get("logits") if isinstance(outputs, Mapping) else getattr(outputs, "logits", None)
+    if isinstance(logits, torch.Tensor):
+        return "outputs.logits"
+    named = [(n, t) for n, t in T.named_leaves(outputs, "outputs")]
+    for n, t in named:
+        if t.dim() > 0:
+            return n
+    return named[0][0] if named else None
+
+
+def prediction_of(outputs: Any) -> Optional[torch.Tensor]:
+    """The prediction tensor inside a model's outputs (see `prediction_path`)."""
+    if isinstance(outputs, torch.Tensor):
         return outputs
-    logits = outputs.get("logits") if isinstance(outputs, dict) else getattr(outputs, "logits", None)
+    logits = outputs.get("logits") if isinstance(outputs, Mapping) else getattr(outputs, "logits", None)
     if isinstance(logits, torch.Tensor):
         return logits
-    return T.first_tensor(outputs)
+    named = list(T.named_leaves(outputs, "outputs"))
+    for _, t in named:
+        if t.dim() > 0:
+            return t
+    return named[0][1] if named else None
+
+
+def model_loss(outputs: Any, targets: Any = None) -> Any:
+    """A loss_fn for models that compute their own loss: `outputs.loss` (Hugging Face style)."""
+    loss = outputs.get("loss") if isinstance(outputs, Mapping) else getattr(outputs, "loss", None)
+    if loss is None:
+        raise TypeError(f"the model's outputs ({type(outputs).__name__}) carry no .loss: "
+                        "pass loss_fn, or give the model its labels so it computes its loss")
+    return loss
+
+
+def model_dtype(model: nn.Module) -> Optional[torch.dtype]:
+    """The dtype of the model's first floating-point parameter (or buffer)."""
+    for t in list(model.parameters()) + list(model.buffers()):
+        if t.is_floating_point():
+            return t.dtype
+    return None
 
 
 class Context:
     def __init__(self, target: Target, device: str = "cpu", seed: int = 0,
                  options: Optional[Dict[str, Any]] = None, out_dir: Optional[str] = None,
-                 log: Optional[Callable[[str], None]] = None):
+                 log: Optional[Callable[[str], None]] = None, budget: Optional[float] = DEFAULT_BUDGET):
         self.target = target
         self.device = torch.device(device)
         self.seed = seed
@@ -70,6 +111,34 @@ class Context:
         self._pristine: Optional[nn.Module] = None
         self._batch = None
         self._cache: Dict[str, Any] = {}
+        self.budget = budget if budget is None or budget > 0 else None  # seconds per check; None: no limit
+        self.check_id: Optional[str] = None   # the check now running (set by the runner)
+        self._deadline: Optional[float] = None
+        self._last_progress = 0.0
+
+    # ------------------------------------------------------------------ time budget
+    def start_check(self, check_id: Optional[str]) -> None:
+        """Called by the runner before each check: name it and start its time budget."""
+        self.check_id = check_id
+        self._deadline = None if self.budget is None else time.perf_counter() + self.budget
+        self._last_progress = time.perf_counter()
+
+    def time_left(self) -> float:
+        """Seconds left in the running check's budget (inf without one). Cheap: call it in loops."""
+        if self._deadline is None:
+            return math.inf
+        return self._deadline - time.perf_counter()
+
+    def over_budget(self) -> bool:
+        """True once the running check has used up its time budget: stop and report what you have."""
+        return self._deadline is not None and time.perf_counter() >= self._deadline
+
+    def progress(self, msg: str) -> None:
+        """A progress line for a long loop, at most every PROGRESS_EVERY s, on a terminal's stderr only."""
+        now = time.perf_counter()
+        if now - self._last_progress >= PROGRESS_EVERY:
+            self._last_progress = now
+            progress(f"[ml-debug] {self.check_id or ''} {msg}".replace("  ", " "))
 
     # ------------------------------------------------------------------ user calls
     def call(self, where: str, fn: Callable, *args, **kwargs):
@@ -97,6 +166,13 @@ class Context:
         if not isinstance(model, nn.Module):
             raise TargetError(f"target {name}: build_model() returned {type(model).__name__}, "
                               "not a torch.nn.Module")
+        params = list(model.parameters())
+        if not params:
+            raise TargetError(f"target {name}: build_model() returned a {type(model).__name__} with no "
+                              "parameters: nothing to train (register layers as attributes or in nn.ModuleList)")
+        if not any(p.requires_grad for p in params):
+            raise TargetError(f"target {name}: every parameter of the {type(model).__name__} has "
+                              "requires_grad=False: nothing to train")
         try:
             batch = self.call("get_batch()", self.target.get_batch)
         except UserCodeError as e:
@@ -116,6 +192,15 @@ class Context:
         except UserCodeError as e:
             raise TargetError(f"target {name}: {e}") from None
         self._cache["preflight_loss"] = float(loss.detach().float())
+        self._cache["prediction_from"] = prediction_path(out)
+        self._cache["loss_from"] = getattr(self.target.loss_fn, "_mldebug_source", "loss_fn")
+        dt = model_dtype(self._pristine)
+        self._cache["dtype"] = str(dt).replace("torch.", "") if dt is not None else None
+
+    def describe(self) -> Dict[str, Any]:
+        """What the run used, for the report: prediction and loss source, the model's dtype."""
+        return {k: self._cache.get(k) for k in ("prediction_from", "loss_from", "dtype")
+                if self._cache.get(k) is not None}
 
     def _validate_batch(self, batch: Any):
         name = self.target.name

@@ -7,6 +7,7 @@ check's `error` status while the others go on.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from typing import Any, Dict, Iterable, List, Optional
 
 import torch
@@ -30,12 +31,34 @@ def _clean_metrics(metrics: Dict[str, Any]) -> Dict[str, Any]:
     return {k: clean(v) for k, v in metrics.items()}
 
 
+@contextmanager
+def preserved_torch_settings():
+    """Put back the process-wide torch switches a check might flip: grad mode, default dtype,
+    deterministic algorithms, cuDNN flags, anomaly detection, matmul precision."""
+    saved = (torch.is_grad_enabled(), torch.get_default_dtype(), torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled(), torch.backends.cudnn.benchmark,
+             torch.backends.cudnn.deterministic, torch.is_anomaly_enabled(), torch.get_float32_matmul_precision())
+    try:
+        yield
+    finally:
+        grad, dtype, det, warn_only, bench, cudnn_det, anomaly, prec = saved
+        torch.set_grad_enabled(grad)
+        torch.set_default_dtype(dtype)
+        torch.use_deterministic_algorithms(det, warn_only=warn_only)
+        torch.backends.cudnn.benchmark = bench
+        torch.backends.cudnn.deterministic = cudnn_det
+        torch.set_anomaly_enabled(anomaly)
+        torch.set_float32_matmul_precision(prec)
+
+
 def run_one(ctx: Context, spec: registry.CheckSpec) -> Dict[str, Any]:
     t0 = time.perf_counter()
     result: Optional[Result] = None
-    grad_enabled = torch.is_grad_enabled()
     progress(f"[ml-debug] {spec.id} ...")
-    with preserved_rng():
+    start = getattr(ctx, "start_check", None)
+    if start is not None:
+        start(spec.id)
+    with preserved_rng(), preserved_torch_settings():
         try:
             result = spec.fn(ctx)
         except Skip as s:
@@ -47,7 +70,8 @@ def run_one(ctx: Context, spec: registry.CheckSpec) -> Dict[str, Any]:
         except Exception as e:  # a bug in the check itself: report it, go on
             result = Result("error", f"check raised {describe_exception(e)}")
         finally:
-            torch.set_grad_enabled(grad_enabled)
+            if start is not None:
+                start(None)
     seconds = time.perf_counter() - t0
     entry = {
         "id": spec.id,
@@ -78,15 +102,21 @@ def select(ids: Optional[Iterable[str]]) -> List[registry.CheckSpec]:
 def run_checks(ctx: Context, specs: List[registry.CheckSpec]) -> Dict[str, Any]:
     t0 = time.perf_counter()
     entries = [run_one(ctx, s) for s in specs]
-    return {
+    report = {
         "target": ctx.target.name,
         "status": registry.worst(e["status"] for e in entries),
         "seed": ctx.seed,
         "device": str(ctx.device),
         "torch": torch.__version__,
         "seconds": round(time.perf_counter() - t0, 4),
-        "checks": entries,
     }
+    describe = getattr(ctx, "describe", None)
+    if describe is not None:  # extra fields (CONTRACT.md allows new ones): where prediction and loss came from
+        report.update(describe())
+    if getattr(ctx, "budget", None) is not None:
+        report["budget"] = ctx.budget
+    report["checks"] = entries
+    return report
 
 
 def public(report: Dict[str, Any]) -> Dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, List
 
@@ -21,17 +22,19 @@ def tree_map(fn: Callable[[torch.Tensor], Any], obj: Any) -> Any:
         return type(obj)(*(tree_map(fn, o) for o in obj))
     if isinstance(obj, (list, tuple)):
         return type(obj)(tree_map(fn, o) for o in obj)
-    if isinstance(obj, dict):
+    if isinstance(obj, Mapping):  # dict, Hugging Face ModelOutput / BatchEncoding, UserDict
         items = {k: tree_map(fn, v) for k, v in obj.items()}
         return items if type(obj) is dict else _rebuild_mapping(obj, items)
     return obj
 
 
 def _rebuild_mapping(obj, items):
-    try:
-        return type(obj)(**items)
-    except Exception:  # e.g. a ModelOutput or a custom mapping: fall back to a dict
-        return dict(items)
+    for make in (lambda: type(obj)(**items), lambda: type(obj)(items)):
+        try:
+            return make()
+        except Exception:
+            pass
+    return dict(items)  # a mapping we can't rebuild: a plain dict with the same keys
 
 
 def leaves(obj: Any) -> List[torch.Tensor]:
@@ -48,7 +51,7 @@ def named_leaves(obj: Any, prefix: str = "inputs") -> Iterator[tuple]:
     elif isinstance(obj, (list, tuple)):
         for i, o in enumerate(obj):
             yield from named_leaves(o, f"{prefix}[{i}]")
-    elif isinstance(obj, dict):
+    elif isinstance(obj, Mapping):
         for k, v in obj.items():
             yield from named_leaves(v, f"{prefix}[{k!r}]")
 

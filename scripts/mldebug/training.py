@@ -16,7 +16,7 @@ class GraphCut(Exception):
 @dataclass
 class Run:
     losses: List[float] = field(default_factory=list)
-    stopped: str = "cap"          # "success", "stuck", "diverged", "nonfinite", "cap"
+    stopped: str = "cap"          # "success", "stuck", "diverged", "nonfinite", "cap", "budget"
     steps: int = 0
 
     @property
@@ -55,11 +55,17 @@ def train(ctx, model: nn.Module, optimizer, inputs: Any, targets: Any, max_steps
 
     `done(step, loss, trace)` returning True stops with "success". The loop also stops when
     the loss is non-finite, exceeds `diverge_factor` x its start ("diverged"), or has not
-    improved by `min_progress` (relative) over `patience` steps ("stuck").
+    improved by `min_progress` (relative) over `patience` steps ("stuck"), and when the
+    check's time budget runs out ("budget", after at least one step).
     """
     run = Run()
     best_at = 0
+    over_budget = getattr(ctx, "over_budget", lambda: False)
+    report = getattr(ctx, "progress", lambda msg: None)
     for step in range(max_steps):
+        if step > 0 and over_budget():
+            run.stopped = "budget"
+            return run
         optimizer.zero_grad(set_to_none=True)
         loss, tr = loss_backward(ctx, model, inputs, targets, trace=trace)
         value = float(loss.detach().float())
@@ -84,6 +90,7 @@ def train(ctx, model: nn.Module, optimizer, inputs: Any, targets: Any, max_steps
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
+        report(f"step {step + 1}/{max_steps} loss {value:.4g}")
     return run
 
 

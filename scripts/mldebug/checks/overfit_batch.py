@@ -150,8 +150,14 @@ def overfit_batch(ctx) -> Result:
         acc = f", {100 * state['acc']:.0f}% right" if "acc" in state else ""
         return finish("pass", f"memorised {k} examples with {metrics['optimizer']}: loss {user.start:.4g} -> "
                               f"{user.end:.4g} in {user.steps} steps{acc}")
+    if user.stopped == "budget":
+        return finish("warn", f"stopped by the {ctx.budget:g}s time budget after {user.steps} steps with "
+                              f"{metrics['optimizer']}: loss {user.start:.4g} -> {user.best:.4g} (best, "
+                              f"{100 * _progress(user, floor):.0f}% of the way to zero); raise --budget to finish")
     adam_ok = None
     for lr in RETRY_LRS:
+        if ctx.over_budget():
+            break
         name = f"adam_{lr:g}"
         runs[name] = attempt(lambda p, lr=lr: torch.optim.Adam(p, lr=lr), name)
         if runs[name].stopped == "success":
@@ -159,7 +165,7 @@ def overfit_batch(ctx) -> Result:
             break
     user_prog = metrics["progress"]
     how = {"nonfinite": "went non-finite", "diverged": "diverged", "stuck": "stopped improving",
-           "cap": "hit the step cap"}[user.stopped]
+           "cap": "hit the step cap", "budget": "ran out of time"}[user.stopped]
     partial = state.get("held", 1.0) < 0.999
     yours = ((f"your optimizer holds only {100 * state['held']:.0f}% of the trainable weights; " if partial else "") +
              f"with your optimizer ({metrics['optimizer']}) the loss went {user.start:.4g} -> {user.best:.4g} "
@@ -175,6 +181,9 @@ def overfit_batch(ctx) -> Result:
                               f"in {r.steps} steps ({why})")
     best_adam = max((_progress(r, floor) for n, r in runs.items() if n != "yours"), default=0.0)
     metrics["adam_progress"] = best_adam
+    if ctx.over_budget() or any(r.stopped == "budget" for r in runs.values()):
+        return finish("warn", f"{yours}; the {ctx.budget:g}s time budget ran out before the Adam retries could "
+                              "tell a model bug from optimizer settings; raise --budget")
     if max(best_adam, user_prog) >= CAPACITY_PROGRESS:
         return finish("warn", f"loss fell but did not reach near zero on {k} examples within {cap} steps "
                               f"(best {100 * max(best_adam, user_prog):.0f}% of the way): a small model, or raise "

@@ -85,7 +85,11 @@ def update_ratio(ctx) -> Result:
     had_grad = {n: False for n, _ in watch}
     lrs, losses, wd_findings = [], [], []
     nonfinite = None
+    budget_hit = False
     for step in range(steps):
+        if step > 0 and ctx.over_budget():  # judge the steps taken so far
+            budget_hit = True
+            break
         opt.zero_grad(set_to_none=True)
         try:
             loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
@@ -134,6 +138,11 @@ def update_ratio(ctx) -> Result:
         "not_in_optimizer": not_held, "never_updated": never, "frozen": len(frozen),
         "loss": losses,
     }
+    if budget_hit:
+        metrics["stopped"] = "budget"
+        problems_note = f" (time budget: {len(losses)} of {steps} steps)"
+    else:
+        problems_note = ""
     details = [f"{n:<40} {v:+.2f}" for n, v in sorted(per_layer.items(), key=lambda kv: kv[1])]
     plots = [Plot("update-ratio", "log10 update/data ratio per layer", "step", "log10(std(dθ)/std(θ))",
                   {n: v for n, v in ratios.items() if v})]
@@ -168,12 +177,13 @@ def update_ratio(ctx) -> Result:
             warns.append(f"{len(outliers)} layers are >{OUTLIER:g} decades from the median ratio "
                          f"{median:.1f}: " + ", ".join(f"{n} ({per_layer[n]:+.1f})" for n in outliers[:4]))
     if problems:
-        return Result("fail", "; ".join(problems), metrics, details, plots)
+        return Result("fail", "; ".join(problems) + problems_note, metrics, details, plots)
     if warns:
-        return Result("warn", "; ".join(warns), metrics, details, plots)
+        return Result("warn", "; ".join(warns) + problems_note, metrics, details, plots)
     if median is None:
         return Result("pass", f"every trainable tensor moved over {len(losses)} steps "
                               "(no weight matrix with spread to take a ratio on)", metrics, details, plots)
     return Result("pass", f"median log10 update/weight ratio {median:+.1f} over {len(per_layer)} weight "
-                          f"tensors ({metrics['optimizer']}, {len(losses)} steps); all held by the optimizer and moving",
+                          f"tensors ({metrics['optimizer']}, {len(losses)} steps); all held by the optimizer and moving"
+                          + problems_note,
                   metrics, details, plots)
