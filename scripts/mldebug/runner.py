@@ -99,9 +99,28 @@ def select(ids: Optional[Iterable[str]]) -> List[registry.CheckSpec]:
     return [s for s in specs if s.id in ids]
 
 
+# Checks whose finding stands when the loss is already non-finite at init: they look at the
+# batch, the loss call or the init loss itself, or they hunt for the non-finite value.
+NONFINITE_AWARE = {"init-loss", "nan-source", "batch-sanity", "loss-input", "init-symmetry", "reproducibility"}
+
+
+def _void_on_nonfinite(ctx: Context, entries: List[Dict[str, Any]]) -> None:
+    """With a NaN/Inf loss at init, a training check's `fail` says nothing about its own bug:
+    turn it into `error` naming the real cause, so one fail (init-loss) points at it."""
+    loss = ctx._cache.get("preflight_loss") if hasattr(ctx, "_cache") else None
+    if loss is None or loss == loss and abs(loss) != float("inf"):
+        return
+    for e in entries:
+        if e["status"] == "fail" and e["id"] not in NONFINITE_AWARE:
+            e["status"] = "error"
+            e["summary"] = (f"the loss is already {loss} at init, so this check measured nothing; make it finite "
+                            f"first (run nan-source) [it saw: {e['summary']}]")
+
+
 def run_checks(ctx: Context, specs: List[registry.CheckSpec]) -> Dict[str, Any]:
     t0 = time.perf_counter()
     entries = [run_one(ctx, s) for s in specs]
+    _void_on_nonfinite(ctx, entries)
     report = {
         "target": ctx.target.name,
         "status": registry.worst(e["status"] for e in entries),

@@ -1,0 +1,2 @@
+"""Bad target: imports a module that is not installed."""
+import not_installed_anywhere  # noqa: F401
