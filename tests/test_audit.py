@@ -105,10 +105,13 @@ def test_repo_knowledge_base_complete():
     found = problems(ROOT)
     assert time.perf_counter() - t0 < 20
     missing = sorted(p.problem.split()[1] for p in found if p.rule == "missing-section" and "check" in p.problem)
-    other = [str(p) for p in found if p.rule != "missing-section"]
+    rules = sorted(p.problem.split()[2] for p in found if p.rule == "lint-section")
+    other = [str(p) for p in found if p.rule not in ("missing-section", "lint-section")]
     msg = []
     if missing:
         msg.append(f"check ids with no '## <id>' section in refs/diagnostics.md: {', '.join(missing)}")
+    if rules:
+        msg.append(f"lint rules with no '## <rule>' section in refs/static_analysis.md: {', '.join(rules)}")
     if other:
         msg.append("other problems (python scripts/audit.py):\n  " + "\n  ".join(other))
     if found:

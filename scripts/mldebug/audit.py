@@ -10,8 +10,9 @@ What it checks (each problem is printed as `file:line [rule] problem`):
   skill-length        SKILL.md body under MAX_SKILL_LINES lines
   link                every relative link in authored Markdown points at a file that exists
   anchor              every #anchor resolves to a heading (GitHub's slug rules) or an explicit id
-  missing-section     every check id (found with `ast`, never by importing torch) has
-                      `## <id>` in refs/diagnostics.md
+  missing-section     every check id (found with `ast`, never by importing torch: @check("<id>")
+                      in scripts/mldebug/checks/*.py, and the literal LIVE_CHECK_IDS of
+                      scripts/mldebug/trace.py) has `## <id>` in refs/diagnostics.md
   orphan-section      every `## <heading>` in refs/diagnostics.md is a check id
   section-order       the sections follow the order of the contract (CONTRACT_ORDER)
   lint-section        every rule in scripts/mldebug/lint.py RULES has `## <rule>` in
@@ -220,6 +221,17 @@ def check_ids(root: Path) -> Dict[str, Tuple[str, int]]:
     return out
 
 
+def live_check_ids(root: Path) -> Optional[Tuple[List[str], str, int]]:
+    """(ids, file, line) from the literal LIVE_CHECK_IDS in scripts/mldebug/trace.py, or in another
+    top-level module of the package if trace.py does not define it; None when no module does."""
+    pkg = root / "scripts" / "mldebug"
+    for py in [pkg / "trace.py"] + sorted(p for p in pkg.glob("*.py") if p.name != "trace.py"):
+        found = module_literal(py, "LIVE_CHECK_IDS")
+        if found is not None and isinstance(found[0], (tuple, list)):
+            return [str(i) for i in found[0]], str(py.relative_to(root)), found[1]
+    return None
+
+
 def module_literal(path: Path, name: str):
     """The literal value assigned to a top-level `name` in `path`, or None when absent."""
     if not path.exists():
@@ -237,6 +249,19 @@ def module_literal(path: Path, name: str):
             except ValueError:
                 return None
     return None
+
+
+def _dict_key_lines(path: Path, name: str) -> Dict[str, int]:
+    """Line of each string key of the top-level dict literal `name` in `path`."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets) \
+                and isinstance(node.value, ast.Dict):
+            return {k.value: k.lineno for k in node.value.keys if isinstance(k, ast.Constant)}
+    return {}
 
 
 # ---------------------------------------------------------------- quotations
@@ -375,11 +400,11 @@ class Audit:
     # -- check ids <-> diagnostics sections
     def sections(self):
         ids = check_ids(self.root)
-        live = module_literal(self.root / "scripts" / "mldebug" / "trace.py", "LIVE_CHECK_IDS")
+        live = live_check_ids(self.root)
         if live is not None:
-            values, lineno = live
-            for i in values if isinstance(values, (tuple, list)) else []:
-                ids.setdefault(str(i), ("scripts/mldebug/trace.py", lineno))
+            values, file, lineno = live
+            for i in values:
+                ids.setdefault(i, (file, lineno))
         self.counts["check_ids"] = len(ids)
         diag = self.md(self.root / "refs" / "diagnostics.md")
         if diag is None:
@@ -410,11 +435,12 @@ class Audit:
         if not isinstance(rules, dict):
             return
         self.counts["lint_rules"] = len(rules)
+        key_lines = _dict_key_lines(self.root / "scripts" / "mldebug" / "lint.py", "RULES")
         doc = self.md(self.root / "refs" / "static_analysis.md")
         have = {t.strip() for lvl, t, _ in doc.headings if lvl == 2} if doc else set()
         for rule in rules:
             if str(rule) not in have:
-                self.add("scripts/mldebug/lint.py", lineno, "lint-section",
+                self.add("scripts/mldebug/lint.py", key_lines.get(rule, lineno), "lint-section",
                          f"lint rule {rule} has no '## {rule}' section in refs/static_analysis.md")
 
     # -- evidence
@@ -530,9 +556,9 @@ def merge_drafts(root: Path, min_age: float = DRAFT_MIN_AGE_S) -> Tuple[List[str
     diag_path = refs / "diagnostics.md"
     text = diag_path.read_text(encoding="utf-8") if diag_path.exists() else "# Diagnostics\n"
     ids = set(check_ids(root))
-    live = module_literal(root / "scripts" / "mldebug" / "trace.py", "LIVE_CHECK_IDS")
-    if live is not None and isinstance(live[0], (tuple, list)):
-        ids.update(map(str, live[0]))
+    live = live_check_ids(root)
+    if live is not None:
+        ids.update(live[0])
     # split the current file into the intro and its `## id` sections (headings found by the parser,
     # so a `## ` line inside a code block is not taken for one)
     lines = text.split("\n")
