@@ -19,7 +19,7 @@ import torch
 from .context import DEFAULT_BUDGET, Context, model_loss
 from .runner import public, run_checks, select
 from .target import Target, TargetError, load_target
-from .tensors import leaves, preserved_rng
+from .tensors import clone, leaves, preserved_rng
 
 
 class Report(dict):
@@ -79,7 +79,8 @@ def target_from_objects(model=None, build_model: Optional[Callable] = None, batc
     if get_batch is not None:
         ns["get_batch"] = get_batch
     elif batch is not None:
-        ns["get_batch"] = lambda: batch
+        kept = clone(batch)  # the caller's tensors are never handed to a check
+        ns["get_batch"] = lambda: clone(kept)
     if loss_fn is not None:
         ns["loss_fn"] = loss_fn
     elif "build_model" in ns and "get_batch" in ns:

@@ -117,9 +117,66 @@ def _void_on_nonfinite(ctx: Context, entries: List[Dict[str, Any]]) -> None:
                             f"first (run nan-source) [it saw: {e['summary']}]")
 
 
+GUARD_MAX_ELEMENTS = 50_000_000  # keep a CPU copy of model + batch to verify checks left them alone, up to ~200 MB
+
+
+class _Guard:
+    """A copy of the pristine model's state and the batch, to catch a check that changes either in place."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        model = getattr(ctx, "pristine", None)
+        batch = getattr(ctx, "_batch", None)
+        self.on = model is not None and batch is not None
+        if self.on:
+            from .tensors import leaves
+            total = sum(t.numel() for t in model.state_dict().values()) + sum(t.numel() for t in leaves(batch))
+            self.on = total <= GUARD_MAX_ELEMENTS
+        if self.on:
+            self.state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            self.batch = _tree_copy(batch)
+            self.training = model.training
+
+    def verify(self, entry: Dict[str, Any]) -> None:
+        """Put back anything the check changed, and turn its result into `error` saying so."""
+        if not self.on:
+            return
+        from .tensors import leaves
+        model = self.ctx.pristine
+        changed = [k for k, v in model.state_dict().items()
+                   if k not in self.state or not torch.equal(v.detach().cpu(), self.state[k])]
+        now, then = leaves(self.ctx._batch), leaves(self.batch)
+        batch_changed = len(now) != len(then) or any(
+            a.shape != b.shape or not torch.equal(a.detach().cpu(), b) for a, b in zip(now, then))
+        if model.training != self.training:
+            model.train(self.training)
+        if not changed and not batch_changed:
+            return
+        with torch.no_grad():
+            sd = model.state_dict()
+            for k in changed:
+                if k in sd:
+                    sd[k].copy_(self.state[k].to(sd[k].device))
+        if batch_changed:
+            self.ctx._batch = _tree_copy(self.batch, self.ctx.device)
+        what = (["the model's " + ", ".join(changed[:3])] if changed else []) + (["the batch"] if batch_changed else [])
+        entry["status"] = "error"
+        entry["summary"] = (f"ml-debug bug: check {entry['id']} changed {' and '.join(what)} in place "
+                            f"(restored; please report) [it said: {entry['summary']}]")
+
+
+def _tree_copy(obj, device="cpu"):
+    from .tensors import tree_map
+    return tree_map(lambda t: t.detach().to(device, copy=True), obj)
+
+
 def run_checks(ctx: Context, specs: List[registry.CheckSpec]) -> Dict[str, Any]:
     t0 = time.perf_counter()
-    entries = [run_one(ctx, s) for s in specs]
+    guard = _Guard(ctx)
+    entries = []
+    for s in specs:
+        entries.append(run_one(ctx, s))
+        guard.verify(entries[-1])
     _void_on_nonfinite(ctx, entries)
     report = {
         "target": ctx.target.name,
