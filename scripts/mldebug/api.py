@@ -133,14 +133,16 @@ def _infer_device(objects: Dict[str, Any]) -> str:
 
 def doctor(target: Union[str, Target, None] = None, checks: Optional[Iterable[str]] = None,
            seed: int = 0, device: Optional[str] = None, options: Optional[Dict[str, Any]] = None,
-           budget: Optional[float] = DEFAULT_BUDGET, **objects) -> Report:
+           budget: Optional[float] = DEFAULT_BUDGET, native_dtype: bool = False, **objects) -> Report:
     """Run the doctor (or the given check ids); return the JSON report as a `Report` (a dict).
 
     `target` is a path or module name, or pass the objects: model= or build_model=,
     batch= or get_batch=, loss_fn= (default: the model's own outputs.loss), and optionally
     make_optimizer=, make_scheduler=, forward=, causal_dim=, num_classes=, total_steps=.
     `device` defaults to the live model's device (else cpu); `budget` is seconds per check
-    (None: no limit). `options` holds check options by name, e.g. {"overfit_steps": 100}.
+    (None: no limit). A float16/bfloat16 model is checked as a float32 copy unless
+    native_dtype=True (the report's "checked_in" says which). `options` holds check
+    options by name, e.g. {"overfit_steps": 100}.
     Raises TargetError (one line) when the target can't be used, like the CLI's exit 2.
     """
     if isinstance(checks, str):
@@ -151,7 +153,7 @@ def doctor(target: Union[str, Target, None] = None, checks: Optional[Iterable[st
         if dev.startswith("cuda") and not torch.cuda.is_available():
             raise TargetError(f"device {dev!r}: no CUDA device is available here")
         specs = select(list(checks) if checks else None)
-        ctx = Context(t, device=dev, seed=seed, options=options, budget=budget)
+        ctx = Context(t, device=dev, seed=seed, options=options, budget=budget, native_dtype=native_dtype)
         ctx.preflight()
         return Report(public(run_checks(ctx, specs)))
 

@@ -66,6 +66,9 @@ def build_parser(command: str, specs) -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                    help="time budget per check; a check that runs out stops and reports what it found "
                         "(default 60; 0 for none)")
+    p.add_argument("--native-dtype", action="store_true",
+                   help="check a float16/bfloat16 model in its own dtype (default: as a float32 copy, "
+                        "so rounding does not trip the thresholds)")
     p.add_argument("-v", "--verbose", action="store_true", help="details and metrics under each check")
     group = p.add_argument_group("check options")
     seen = set()
@@ -140,7 +143,7 @@ def run_command(command: str, argv: List[str]) -> int:
         with stdout_to_stderr():
             target = load_target(args.target)
             ctx = Context(target, device=device, seed=args.seed, options=options, out_dir=args.out,
-                          budget=budget)
+                          budget=budget, native_dtype=args.native_dtype)
             ctx.preflight()
             report = run_checks(ctx, chosen)
     except (TargetError, ValueError) as e:

@@ -22,6 +22,7 @@ from .target import Target, TargetError, UserCodeError
 
 DEFAULT_LR = 3e-4  # CONTRACT.md section 1 default optimizer: Adam(lr=3e-4) (evidence/karpathy-recipe-2019.md)
 DEFAULT_BUDGET = 60.0  # seconds per check; every zoo check finishes in a few seconds on 2 CPU cores
+REDUCED = (torch.float16, torch.bfloat16)
 PROGRESS_EVERY = 2.0   # seconds between progress lines of a long loop (terminal stderr only)
 
 DROPOUT_TYPES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
@@ -101,7 +102,8 @@ def model_dtype(model: nn.Module) -> Optional[torch.dtype]:
 class Context:
     def __init__(self, target: Target, device: str = "cpu", seed: int = 0,
                  options: Optional[Dict[str, Any]] = None, out_dir: Optional[str] = None,
-                 log: Optional[Callable[[str], None]] = None, budget: Optional[float] = DEFAULT_BUDGET):
+                 log: Optional[Callable[[str], None]] = None, budget: Optional[float] = DEFAULT_BUDGET,
+                 native_dtype: bool = False):
         self.target = target
         self.device = torch.device(device)
         self.seed = seed
@@ -112,6 +114,8 @@ class Context:
         self._batch = None
         self._cache: Dict[str, Any] = {}
         self.budget = budget if budget is None or budget > 0 else None  # seconds per check; None: no limit
+        self.native_dtype = native_dtype      # False: check a float16/bfloat16 model as a float32 copy
+        self._upcast = False
         self.check_id: Optional[str] = None   # the check now running (set by the runner)
         self._deadline: Optional[float] = None
         self._last_progress = 0.0
@@ -196,10 +200,38 @@ class Context:
         self._cache["loss_from"] = getattr(self.target.loss_fn, "_mldebug_source", "loss_fn")
         dt = model_dtype(self._pristine)
         self._cache["dtype"] = str(dt).replace("torch.", "") if dt is not None else None
+        if dt in REDUCED and not self.native_dtype:
+            self._try_float32()
+
+    def _try_float32(self) -> None:
+        """Check a float16/bfloat16 model as a float32 copy, when its code runs in float32.
+
+        The checks measure the model's logic (wiring, init, masks, optimizer settings); in half
+        precision their thresholds would trip on rounding instead (a 3e-4 Adam step is lost in a
+        bfloat16 weight; Adam's eps underflows in float16). Mixed-precision training keeps float32
+        master weights anyway. A forward that insists on its own dtype keeps the native one.
+        """
+        up = lambda t: t.float() if t.dtype in REDUCED else t  # noqa: E731
+        try:
+            m32 = copy.deepcopy(self._pristine).float()
+            b32 = T.tree_map(up, self._batch)
+            with torch.no_grad():
+                loss32 = self.loss(self.forward(m32, b32[0]), b32[1])
+            value = float(loss32.detach())
+        except Exception:
+            self._cache["checked_in"] = self._cache["dtype"]
+            return
+        if math.isfinite(value) or not math.isfinite(self._cache["preflight_loss"]):
+            self._pristine, self._batch = m32, b32
+            self._upcast = True
+            self._cache["preflight_loss"] = value
+            self._cache["checked_in"] = "float32"
+        else:
+            self._cache["checked_in"] = self._cache["dtype"]
 
     def describe(self) -> Dict[str, Any]:
         """What the run used, for the report: prediction and loss source, the model's dtype."""
-        return {k: self._cache.get(k) for k in ("prediction_from", "loss_from", "dtype")
+        return {k: self._cache.get(k) for k in ("prediction_from", "loss_from", "dtype", "checked_in")
                 if self._cache.get(k) is not None}
 
     def _validate_batch(self, batch: Any):
@@ -239,7 +271,8 @@ class Context:
         try:
             return copy.deepcopy(self._pristine)
         except Exception:
-            return self.call("build_model()", self.target.build_model).to(self.device)
+            model = self.call("build_model()", self.target.build_model).to(self.device)
+            return model.float() if self._upcast else model
 
     @property
     def pristine(self) -> nn.Module:
