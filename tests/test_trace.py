@@ -1,0 +1,217 @@
+"""ml-debug trace: planted-bug training projects must fail their live check, clean ones must pass.
+
+Projects live in tests/trace_projects/: `tabular` (config, data, model, trainer with callbacks,
+several main scripts) and `lm` (a tiny GRU language model with warm-up, cosine decay and
+gradient accumulation). Most tests trace in-process for speed; a few go through the CLI.
+"""
+import json
+import os
+import sys
+
+import pytest
+import torch
+
+from conftest import ROOT
+from util import cli
+
+from mldebug import trace as tr
+from mldebug.trace import LIVE_CHECK_IDS, trace
+
+PROJECTS = os.path.join(ROOT, "tests", "trace_projects")
+TAB = os.path.join(PROJECTS, "tabular")
+LM = os.path.join(PROJECTS, "lm")
+STEPS = 16
+
+
+def run(script, *args, steps=STEPS, **kw):
+    folder = LM if script.startswith("lm/") else TAB
+    path = os.path.join(folder, script.split("/")[-1])
+    return trace(path, list(args), steps=steps, **kw)
+
+
+def by_id(report):
+    return {c["id"]: c for c in report["checks"]}
+
+
+def live(report):
+    return {k: v for k, v in by_id(report).items() if k in LIVE_CHECK_IDS}
+
+
+def assert_live_pass(report, except_ids=()):
+    for cid, c in live(report).items():
+        if cid not in except_ids:
+            assert c["status"] == "pass", (cid, c["summary"])
+
+
+# ---------------------------------------------------------------------------- clean projects
+def test_clean_tabular_passes_everything():
+    r = run("train.py")
+    assert r["steps_traced"] == STEPS and r["script_ended"].startswith("stopped")
+    assert_live_pass(r)
+    assert r["status"] != "fail", [c for c in r["checks"] if c["status"] == "fail"]
+    assert r["loss_from"].startswith("F.cross_entropy")
+    doctor_ran = [c for c in r["checks"] if c["id"] not in LIVE_CHECK_IDS and c["status"] != "skip"]
+    assert {"init-loss", "update-ratio", "eval-mode"} <= {c["id"] for c in doctor_ran}
+
+
+def test_clean_gradient_accumulation_passes():
+    r = run("train.py", "--accum", "4", steps=8)
+    ga = by_id(r)["grad-accumulation"]
+    assert ga["status"] == "pass" and ga["metrics"]["backward_per_step"] == 4, ga
+    assert_live_pass(r)
+
+
+def test_clean_per_epoch_step_lr_passes():
+    # StepLR(step_size=2 epochs) stepped per epoch: 16 steps per epoch, 40 steps = 2.5 epochs, one 10x drop
+    r = run("train.py", "--scheduler", "step", steps=40)
+    lr = by_id(r)["lr-trace"]
+    assert lr["status"] == "pass", lr["summary"]
+    assert lr["metrics"]["lr_min"] == pytest.approx(lr["metrics"]["lr_max"] * 0.1)
+    assert_live_pass(r)
+
+
+def test_clean_cosine_to_zero_at_end_of_run_passes():
+    # a per-step cosine over the whole (one-epoch) run: the LR ends near 0, as it should
+    r = run("train.py", "--scheduler", "cosine", "--epochs", "1", steps=50, keep_going=True)
+    assert r["script_ended"] == "ran to its end" and r["steps_traced"] == 16
+    lr = by_id(r)["lr-trace"]
+    assert lr["status"] == "pass" and lr["metrics"]["lr_last"] < 0.02 * lr["metrics"]["lr_max"], lr
+    assert_live_pass(r)
+
+
+def test_clean_frozen_batchnorm_finetune_passes():
+    r = run("finetune_frozen_bn.py")
+    tm = by_id(r)["train-mode"]
+    assert tm["status"] == "pass" and "frozen" in tm["summary"], tm
+    assert_live_pass(r)
+
+
+def test_clean_lm_warmup_cosine_accumulation_passes():
+    r = run("lm/train.py", "--micro-batches", "2", steps=20, causal_dim=1)
+    assert_live_pass(r)
+    checks = by_id(r)
+    assert checks["lr-trace"]["metrics"]["lr_first"] == 0.0          # warm-up from 0 is healthy
+    assert checks["grad-accumulation"]["metrics"]["backward_per_step"] == 2
+    assert checks["causality"]["status"] == "pass"
+    assert r["status"] != "fail", [c for c in r["checks"] if c["status"] == "fail"]
+
+
+# ---------------------------------------------------------------------------- planted bugs
+def test_eval_mode_left_on_by_validation_callback():
+    r = run("train_eval_leak.py")
+    tm = by_id(r)["train-mode"]
+    assert tm["status"] == "fail", tm
+    assert tm["metrics"]["first_eval_step"] == 3 and tm["metrics"]["eval_steps"] == STEPS - 2
+    assert "QuickValidation.run" in tm["summary"] and "train_eval_leak.py:" in tm["summary"]
+    assert_live_pass(r, except_ids=("train-mode",))
+
+
+def test_missing_zero_grad():
+    r = run("train_no_zero_grad.py")
+    ga = by_id(r)["grad-accumulation"]
+    assert ga["status"] == "fail" and ga["metrics"]["carried_steps"] == STEPS - 1, ga
+    assert "step 2" in ga["summary"]
+    for cid in ("train-mode", "lr-trace", "param-coverage"):
+        assert by_id(r)[cid]["status"] == "pass"
+
+
+def test_zero_grad_between_backward_and_step():
+    r = run("train_zero_misplaced.py", steps=8)
+    ga = by_id(r)["grad-accumulation"]
+    assert ga["status"] == "fail" and ga["metrics"]["zeroed_steps"] == 8, ga
+
+
+def test_zero_grad_per_micro_batch_warns():
+    r = run("lm/train_accum_broken.py", steps=8)
+    ga = by_id(r)["grad-accumulation"]
+    assert ga["status"] == "warn" and ga["metrics"]["discarded_steps"] >= 7, ga
+
+
+def test_per_epoch_scheduler_stepped_per_batch():
+    r = run("train_sched_per_batch.py", steps=20)
+    lr = by_id(r)["lr-trace"]
+    assert lr["status"] == "fail", lr
+    assert lr["metrics"]["lr_last"] < 1e-9 and "every 2 step" in lr["summary"]
+    assert_live_pass(r, except_ids=("lr-trace",))
+
+
+def test_head_created_after_optimizer():
+    r = run("train_late_head.py")
+    pc = by_id(r)["param-coverage"]
+    assert pc["status"] == "fail" and pc["metrics"]["not_in_optimizer"] == 2, pc
+    assert "head.weight" in pc["summary"]
+    assert_live_pass(r, except_ids=("param-coverage",))
+
+
+def test_nan_from_log_of_zero():
+    r = run("train_log_zero.py", steps=6)
+    lt = by_id(r)["loss-trace"]
+    assert lt["status"] == "fail" and lt["metrics"]["nonfinite_step"] == 1, lt
+    assert lt["metrics"]["first_nonfinite_module"].startswith("body.0.fc")
+    assert "inf/nan" in lt["summary"]
+
+
+# ---------------------------------------------------------------------------- edges
+def test_script_that_never_steps():
+    r = run("evaluate.py")
+    assert r["steps_traced"] == 0 and r["status"] == "pass"
+    assert all(c["status"] == "skip" for c in r["checks"])
+    assert "never called optimizer.step()" in by_id(r)["loss-trace"]["summary"]
+
+
+def test_script_that_raises_still_reports():
+    r = run("train_crash.py")
+    assert r["script_ended"] == "raised" and "train_crash.py:14" in r["script_error"]
+    assert "IndexError" in r["script_error"] and r["steps_traced"] == 3
+    assert by_id(r)["loss-trace"]["status"] == "pass"
+
+
+def test_hooks_and_globals_restored():
+    from torch.nn.modules import module as M
+    backward, autograd_backward, train = torch.Tensor.backward, torch.autograd.backward, torch.nn.Module.train
+    argv, path = sys.argv[:], sys.path[:]
+    run("train_no_zero_grad.py", steps=3)
+    assert torch.Tensor.backward is backward and torch.autograd.backward is autograd_backward
+    assert torch.nn.Module.train is train
+    assert not M._global_forward_hooks and not M._global_forward_pre_hooks
+    from torch.optim import optimizer as O
+    assert not O._global_optimizer_pre_hooks and not O._global_optimizer_post_hooks
+    assert sys.argv == argv and sys.path == path
+    assert "trainer" not in sys.modules  # the project's own modules are forgotten
+
+
+# ---------------------------------------------------------------------------- command line
+def test_cli_json_keeps_stdout_clean_and_exit_1_on_fail():
+    p = cli("trace.py", "--steps", "6", "--json", "--", os.path.join(TAB, "train_no_zero_grad.py"),
+            "--log-every", "1")
+    assert p.returncode == 1, p.stderr[-2000:]
+    report = json.loads(p.stdout)  # the script prints every step, to stderr
+    assert "step 1 loss" in p.stderr
+    assert report["target"].endswith("train_no_zero_grad.py")
+    ids = [c["id"] for c in report["checks"]]
+    assert set(LIVE_CHECK_IDS) <= set(ids)
+    c = next(c for c in report["checks"] if c["id"] == "grad-accumulation")
+    assert c["status"] == "fail" and c["ref"] == "refs/diagnostics.md#grad-accumulation"
+    assert all(not k.startswith("_") for c in report["checks"] for k in c)
+
+
+def test_cli_exit_codes_and_text(tmp_path):
+    p = cli("trace.py", "--steps", "4", "--out", str(tmp_path), "--", os.path.join(TAB, "train.py"))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "traced 4 optimizer step(s)" in p.stdout and "lr-trace" in p.stdout
+    assert (tmp_path / "report.json").exists() and (tmp_path / "lr-trace.csv").exists()
+    p = cli("trace.py", "--", os.path.join(TAB, "no_such_script.py"))
+    assert p.returncode == 2 and "script not found" in p.stderr
+    p = cli("trace.py", "--steps", "0", "--", os.path.join(TAB, "train.py"))
+    assert p.returncode == 2 and "--steps" in p.stderr
+
+
+def test_live_ids_are_a_literal_tuple_with_drafts():
+    import ast
+    src = open(tr.__file__).read()
+    tree = ast.parse(src)
+    found = [n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "LIVE_CHECK_IDS"]
+    assert found and isinstance(found[0].value, ast.Tuple)
+    for cid in LIVE_CHECK_IDS:
+        draft = os.path.join(ROOT, "refs", "drafts", f"{cid}.md")
+        assert open(draft).read().startswith(f"## {cid}\n"), cid
