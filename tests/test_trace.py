@@ -215,3 +215,51 @@ def test_live_ids_are_a_literal_tuple_with_drafts():
     for cid in LIVE_CHECK_IDS:
         draft = os.path.join(ROOT, "refs", "drafts", f"{cid}.md")
         assert open(draft).read().startswith(f"## {cid}\n"), cid
+
+
+def test_clean_gan_two_optimizers_passes_live_checks():
+    # the generator's backward fills D's grads; netD.zero_grad() clears them before D's next step
+    r = trace(os.path.join(PROJECTS, "gan", "train.py"), [], steps=10)
+    assert r["model"].startswith("Discriminator")
+    assert_live_pass(r)
+    assert "other optimizer" in by_id(r)["grad-accumulation"]["summary"]
+    assert any("2 optimizers" in n for n in r["capture_notes"])
+
+
+HF_STYLE = '''
+import torch, torch.nn as nn, torch.nn.functional as F
+class Clf(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb, self.out = nn.Embedding(50, 16), nn.Linear(16, 3)
+    def forward(self, input_ids, attention_mask=None, labels=None, scale=1.0):  # ids (B, T) -> dict
+        m = attention_mask.unsqueeze(-1).float()
+        logits = self.out((self.emb(input_ids) * m).sum(1) / m.sum(1)) * scale
+        out = {"logits": logits}
+        if labels is not None:
+            out["loss"] = F.cross_entropy(logits, labels)
+        return out
+torch.manual_seed(0)
+model = Clf(); opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+for step in range(30):
+    ids = torch.randint(0, 50, (8, 10)); y = ids[:, 0] % 3
+    out = model(input_ids=ids, attention_mask=torch.ones(8, 10, dtype=torch.long), labels=y, scale=1.0)
+    LOSS.backward(); opt.step(); opt.zero_grad()
+'''
+
+
+@pytest.mark.parametrize("loss,loss_from", [('out["loss"]', "the model's own output"),
+                                            ('(out["logits"] - 1).pow(2).mean()', "unknown")])
+def test_keyword_inputs_dict_outputs_and_loss_sources(tmp_path, loss, loss_from):
+    script = tmp_path / "train.py"
+    script.write_text(HF_STYLE.replace("LOSS", loss))
+    r = trace(str(script), [], steps=6)
+    assert r["loss_from"] == loss_from
+    assert_live_pass(r)
+    checks = by_id(r)
+    assert checks["eval-mode"]["status"] == "pass"      # ran on the captured model with keyword inputs
+    if loss_from == "unknown":
+        assert checks["update-ratio"]["status"] == "skip"
+        assert "not computed by a torch loss function" in checks["update-ratio"]["summary"]
+    else:
+        assert checks["update-ratio"]["status"] == "pass"

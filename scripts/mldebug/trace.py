@@ -284,6 +284,9 @@ def doctor_entries(tracer, script: str, causal_dim: Optional[int], seed: int, wh
     m = tracer.capture["model"]
     info["model"] = f"{type(m).__name__} ({sum(p.numel() for p in m.parameters()):,} parameters)"
     info["loss_from"] = loss_from or "unknown"
+    if tracer.other_optimizers:
+        notes.append(f"the script steps {1 + len(tracer.other_optimizers)} optimizers; the checks follow the "
+                     f"first to step, which trains {type(m).__name__}")
     if notes:
         info["capture_notes"] = notes
     seen = tracer.capture["loss_match"] or {}
@@ -389,7 +392,10 @@ def check_grad_accumulation(tracer) -> Dict[str, Any]:
                       f"{n} steps (first at step {discarded[0]}): with gradient accumulation, zero_grad() belongs "
                       "after optimizer.step(), not before each micro-batch", metrics)
     k = max(bws) if bws else 0
-    if k > 1 and len(set(bws[1:] or bws)) == 1:
+    if tracer.other_optimizers:
+        text = (f"{counts} backward pass(es) between steps of this optimizer ({len(tracer.other_optimizers)} other "
+                "optimizer(s) step too); no gradient reached a step it was not meant for")
+    elif k > 1 and len(set(bws[1:] or bws)) == 1:
         text = (f"{k} backward passes per optimizer step with gradients zeroed after each step: a consistent "
                 "accumulate-then-step pattern (scale each micro-batch loss by 1/k)")
     elif k > 1:

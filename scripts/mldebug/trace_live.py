@@ -155,6 +155,7 @@ class Tracer:
         self.records: List[StepRecord] = []
         self.mode_changes: List[tuple] = []   # (steps done, module ref, mode, where)
         self.other_opt_params: set = set()
+        self.other_optimizers: set = set()
         self.capture: Optional[Dict[str, Any]] = None
         self.capture_error: Optional[str] = None
         self.nonfinite: Optional[Dict[str, Any]] = None
@@ -200,6 +201,22 @@ class Tracer:
             except Exception:  # the script left the mode stack in another state: it stays off
                 pass
             self._recorder = None
+
+    def _stop_recorder(self):
+        """Switch the loss recorder off, and take it off the mode stack if it is on top, so the
+        rest of the run pays no per-op Python dispatch."""
+        rec = self._recorder
+        if rec is None:
+            return
+        rec.on = False
+        try:
+            from torch.overrides import _get_current_function_mode_stack
+            stack = _get_current_function_mode_stack()
+            if stack and stack[-1] is rec:
+                rec.__exit__(None, None, None)
+                self._recorder = None
+        except Exception:  # an unusual mode stack: leave it on, switched off
+            pass
 
     def _patch(self, owner, name, new):
         self._patched.append((owner, name, getattr(owner, name)))
@@ -346,6 +363,7 @@ class Tracer:
         if self.primary is None:
             self.primary = opt
         if opt is not self.primary:
+            self.other_optimizers.add(id(opt))
             self.other_opt_params.update(id(p) for g in opt.param_groups for p in g["params"])
             for pr in self.probes:  # what was backpropagated so far fed that optimizer's step
                 pr.contrib = False
@@ -357,7 +375,7 @@ class Tracer:
                 self._capture(opt)
             except Exception as e:  # never break the user's run: report it instead
                 self.capture_error = f"{type(e).__name__}: {e}"
-            self._recorder.on = False
+            self._stop_recorder()
             self._loss_trace.calls = []
             self._loss_trace.producers.clear()
             for b in self.backwards:
