@@ -1,0 +1,170 @@
+"""grad-flow: parameters with no gradient, zero or non-finite gradients, frozen layers in the
+middle and vanishing gradient spreads must be flagged; every clean zoo target must pass."""
+import glob
+import os
+import textwrap
+
+import pytest
+
+from conftest import ZOO
+from util import entry
+
+CHECK = "grad-flow"
+CLEAN = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ZOO, "*.py"))
+               if not os.path.basename(p).startswith(("bug", "_")))
+
+
+@pytest.mark.parametrize("target", CLEAN)
+def test_clean_targets_pass(target):
+    e = entry(target, CHECK)
+    assert e["status"] == "pass", e["summary"]
+    assert e["metrics"].get("spread", 1.0) < 1e4
+
+
+def test_layer_that_never_runs_fails_and_is_named():
+    e = entry("bug_b_unused_layer", CHECK)
+    assert e["status"] == "fail", e["summary"]
+    assert "never runs" in e["summary"] and "blocks.2.fc1.weight" in e["summary"]
+
+
+def test_layer_whose_output_is_discarded_fails():
+    e = entry("bug_unused_layer", CHECK)
+    assert e["status"] == "fail", e["summary"]
+    assert "fc2.weight" in e["summary"] and "runs" in e["summary"]
+
+
+def test_detached_branch_fails_and_is_named():
+    e = entry("bug_b_detached_branch", CHECK)
+    assert e["status"] == "fail", e["summary"]
+    assert "deep.0.weight" in e["summary"] and "deep.2.weight" in e["summary"] and "wide" not in e["summary"]
+
+
+def test_frozen_middle_layer_warns():
+    e = entry("bug_b_frozen_middle", CHECK)
+    assert e["status"] == "warn", e["summary"]
+    assert "2 (Linear) is frozen" in e["summary"]
+    assert e["metrics"]["frozen"] == ["2.weight", "2.bias"]
+
+
+def test_vanishing_sigmoid_stack_is_flagged():
+    e = entry("bug_b_vanishing_sigmoid", CHECK)
+    assert e["status"] in ("warn", "fail"), e["summary"]
+    assert e["metrics"]["spread"] > 1e4 and "vanishing" in e["summary"]
+    rel = e["metrics"]["rel_grad_norm"]
+    assert rel["0.weight"] < rel["40.weight"]
+
+
+def test_dead_relu_layer_gets_zero_gradient():
+    e = entry("bug_b_dead_relu", CHECK)
+    assert e["status"] == "fail", e["summary"]
+    assert "0.weight" in e["metrics"]["zero_grad"]
+
+
+def test_nan_gradient_fails():
+    e = entry("bug_b_sqrt_zero_backward", CHECK)
+    assert e["status"] == "fail" and "nan-source" in e["summary"], e["summary"]
+
+
+HEAD = """
+import torch, torch.nn as nn, torch.nn.functional as F
+def get_batch():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(32, 8, generator=g), torch.randint(0, 4, (32,), generator=g)
+def loss_fn(out, y): return F.cross_entropy(out, y)
+"""
+
+
+def _target(tmp_path, name, body, head=HEAD):
+    p = tmp_path / f"{name}.py"
+    p.write_text(head + textwrap.dedent(body))
+    return str(p)
+
+
+def test_graph_cut_at_the_output_fails(tmp_path):
+    body = """
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.fc = nn.Linear(8, 4)
+        def forward(self, x):
+            return self.fc(x).detach()
+    def build_model(): return M()
+    """
+    e = entry(_target(tmp_path, "cut", body), CHECK)
+    assert e["status"] == "fail" and "does not require grad" in e["summary"], e["summary"]
+
+
+def test_frozen_backbone_fine_tuning_passes(tmp_path):
+    body = """
+    def build_model():
+        backbone = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
+        backbone.requires_grad_(False)           # pretrained, frozen on purpose
+        return nn.Sequential(backbone, nn.Linear(64, 4))
+    """
+    e = entry(_target(tmp_path, "finetune", body), CHECK)
+    assert e["status"] == "pass", e["summary"]
+    assert len(e["metrics"]["frozen"]) == 4
+
+
+def test_frozen_embedding_with_trainable_rest_passes(tmp_path):
+    head = """
+import torch, torch.nn as nn, torch.nn.functional as F
+def get_batch():
+    g = torch.Generator().manual_seed(0)
+    return torch.randint(1, 50, (32, 6), generator=g), torch.randint(0, 4, (32,), generator=g)
+def loss_fn(out, y): return F.cross_entropy(out, y)
+"""
+    body = """
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 16, padding_idx=0)
+            self.emb.weight.requires_grad_(False)     # frozen pretrained vectors
+            self.fc1, self.fc2 = nn.Linear(16, 32), nn.Linear(32, 4)
+        def forward(self, idx):                       # (N, 6)
+            return self.fc2(F.relu(self.fc1(self.emb(idx).mean(1))))
+    def build_model(): return M()
+    """
+    e = entry(_target(tmp_path, "frozen_emb", body, head), CHECK)
+    assert e["status"] == "pass", e["summary"]
+
+
+def test_padding_idx_embedding_passes(tmp_path):
+    head = """
+import torch, torch.nn as nn, torch.nn.functional as F
+def get_batch():
+    g = torch.Generator().manual_seed(0)
+    idx = torch.randint(1, 30, (16, 10), generator=g); idx[:, 7:] = 0     # padded tails
+    return idx, torch.randint(0, 3, (16,), generator=g)
+def loss_fn(out, y): return F.cross_entropy(out, y)
+"""
+    body = """
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(30, 16, padding_idx=0)
+            self.fc = nn.Linear(16, 3)
+        def forward(self, idx):
+            return self.fc(self.emb(idx).sum(1))
+    def build_model(): return M()
+    """
+    e = entry(_target(tmp_path, "pad", body, head), CHECK)
+    assert e["status"] == "pass", e["summary"]
+
+
+def test_two_zero_layers_in_a_row_stay_stuck(tmp_path):
+    body = """
+    def build_model():
+        m = nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 4))
+        for t in (m[2].weight, m[2].bias, m[4].weight):   # tanh(0)=0 feeds a zero layer: nothing ever flows
+            nn.init.zeros_(t)
+        return m
+    """
+    e = entry(_target(tmp_path, "stuck", body), CHECK)
+    assert e["status"] == "fail", e["summary"]
+    assert {"2.weight", "4.weight", "0.weight"} <= set(e["metrics"]["zero_grad"])
+
+
+def test_zero_init_residual_head_passes():
+    e = entry("zero_init_head", CHECK)
+    assert e["status"] == "pass", e["summary"]
+    assert "inp.weight" in e["metrics"]["zero_grad_explained_by_zero_init"]
