@@ -322,10 +322,22 @@ class Linter:
         if isinstance(fn, ast.Attribute) and name in PROB_PASSTHROUGH and not self.is_module_path(fn.value):
             return self.prob_kind(fn.value, depth + 1)
         if isinstance(fn, (ast.Name, ast.Attribute)):  # self.softmax(x) with self.softmax = nn.Softmax(...)
-            cls = self.f.bound_class(fn)
+            cls = self.class_of(fn)
             if cls:
                 return self.activation_class(cls)
         return None
+
+    def class_of(self, node: ast.AST) -> Optional[str]:
+        """The class a called name is bound to: the latest local `x = Cls(...)` above it, unknown for a
+        parameter, else the file-wide binding (module globals, self.attributes)."""
+        if isinstance(node, ast.Name):
+            scope = self.f.scope_of(node)
+            v = self.scope(node).last(node.id, pos(node))
+            if v is not None:
+                return attr_name(v.func) if isinstance(v, ast.Call) else None
+            if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.id in params(scope):
+                return None
+        return self.f.bound_class(node)
 
     @staticmethod
     def activation_class(cls: Optional[str]) -> Optional[str]:
@@ -351,7 +363,7 @@ class Linter:
             if canon.startswith("torch.") or isinstance(fn, ast.Name) and canon == name:
                 return LOSS_FUNCS[name]
         if isinstance(fn, (ast.Name, ast.Attribute)):
-            return LOSS_CLASSES.get(self.f.bound_class(fn) or "")
+            return LOSS_CLASSES.get(self.class_of(fn) or "")
         return None
 
     def loss_inputs(self):
@@ -667,8 +679,9 @@ class Linter:
             # the most recent backward / zero_grad(recv) before this step, reading the loop as a cycle
             events = []
             for n in walk_scope(loop):
-                if self.is_backward(n):
-                    events.append((pos(n), "backward", n))
+                if self.is_backward(n) or (isinstance(n, ast.Call) and any(
+                        self.contains(d, self.is_backward, 1) for d in self.helper_defs(n))):
+                    events.append((pos(n), "backward", n))  # directly, or in a same-file helper
                 elif method_call(n, {"zero_grad"}) and text(n.func.value) == recv:
                     events.append((pos(n), "zero", n))
             events.sort(key=lambda e: e[0])
@@ -1027,21 +1040,36 @@ class Linter:
             return False
         return max(consts) <= MAX_EPOCH_COUNT
 
+    def one_step_helper(self, call: ast.AST) -> bool:
+        """A call to a same-file function that does one training step (backward or step, not in a loop)."""
+        if not isinstance(call, ast.Call):
+            return False
+        for d in self.helper_defs(call):
+            for n in walk_scope(d):
+                if (self.is_backward(n) or self.step_receiver(n) is not None) and not self.loops_of(n, d):
+                    return True
+        return False
+
     def schedulers(self):
         for call in self.f.calls:
             if not method_call(call, {"step"}) or call.args:
                 continue
             recv = call.func.value
-            ctor = self.f.ctor.get(text(recv))
-            cls = self.f.bound_class(recv)
+            scope = self.f.scope_of(call)
+            local = [n for n in walk_scope(scope) if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)
+                     and any(text(t) == text(recv) for t in n.targets) and pos(n) < pos(call)]
+            if local:  # the constructor in this function wins over bindings elsewhere in the file
+                ctor = max(local, key=pos).value
+                cls = attr_name(ctor.func)
+            else:
+                ctor, cls = self.f.ctor.get(text(recv)), self.f.bound_class(recv)
             if cls not in EPOCH_SCHEDULERS or ctor is None:
                 continue
-            scope = self.f.scope_of(call)
             loops = self.loops_of(call, scope)
             if len(loops) < 2:
                 continue
             inner = loops[0]
-            if not any((self.step_receiver(n) is not None or self.is_backward(n)) and
+            if not any((self.step_receiver(n) is not None or self.is_backward(n) or self.one_step_helper(n)) and
                        self.loops_of(n, scope)[:1] == [inner] for n in walk_scope(inner)):
                 continue  # the inner loop must be the batch loop itself, not an epoch loop calling a helper
             if any(isinstance(a, ast.If) for a in self.f.ancestors(call, inner)):

@@ -23,3 +23,18 @@ def train_cosine(model, loader, num_epochs=50):
             F.mse_loss(model(x), y).backward()
             opt.step()
             sched.step()  # expect: per-epoch-scheduler-in-batch-loop
+
+
+def train_step(model, opt, x, y):
+    opt.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    opt.step()
+
+
+def fit(model, loader, epochs=100):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[50, 75], gamma=0.1)
+    for epoch in range(epochs):
+        for x, y in loader:
+            train_step(model, opt, x, y)
+            sched.step()  # expect: per-epoch-scheduler-in-batch-loop
