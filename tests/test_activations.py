@@ -126,3 +126,21 @@ def test_small_batch_dead_units_not_judged(tmp_path):
     """
     e = entry(_target(tmp_path, "small", body, head), CHECK)
     assert e["status"] == "pass", e["summary"]
+
+
+def test_conv1d_channels_after_inplace_relu(tmp_path):
+    head = """
+import torch, torch.nn as nn, torch.nn.functional as F
+def get_batch():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(8, 4, 50, generator=g), torch.randint(0, 3, (8,), generator=g)
+def loss_fn(out, y): return F.cross_entropy(out, y)
+"""
+    body = """
+    def build_model():
+        return nn.Sequential(nn.Conv1d(4, 32, 5, padding=2), nn.BatchNorm1d(32), nn.ReLU(inplace=True),
+                             nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(32, 3))
+    """
+    e = entry(_target(tmp_path, "conv1d", body, head), CHECK)
+    assert e["status"] == "pass", e["summary"]
+    assert e["metrics"]["layers"]["2"]["units"] == 32        # channels of (N, C, L), 8 x 50 observations each

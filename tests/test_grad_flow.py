@@ -168,3 +168,50 @@ def test_zero_init_residual_head_passes():
     e = entry("zero_init_head", CHECK)
     assert e["status"] == "pass", e["summary"]
     assert "inp.weight" in e["metrics"]["zero_grad_explained_by_zero_init"]
+
+
+def test_layer_under_no_grad_fails(tmp_path):
+    body = """
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.a, self.b, self.c = nn.Linear(8, 16), nn.Linear(16, 16), nn.Linear(16, 4)
+        def forward(self, x):
+            h = F.relu(self.a(x))
+            with torch.no_grad():
+                h = F.relu(self.b(h))
+            return self.c(h)
+    def build_model(): return M()
+    """
+    e = entry(_target(tmp_path, "nograd", body), CHECK)
+    assert e["status"] == "fail", e["summary"]
+    assert "b.weight" in e["summary"] and "c.weight" not in e["summary"]
+
+
+def test_resnet_zero_init_bn_gamma_passes(tmp_path):
+    head = """
+import torch, torch.nn as nn, torch.nn.functional as F
+def get_batch():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(16, 3, 8, 8, generator=g), torch.randint(0, 10, (16,), generator=g)
+def loss_fn(out, y): return F.cross_entropy(out, y)
+"""
+    body = """
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.c1, self.b1 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+            self.c2, self.b2 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+            nn.init.zeros_(self.b2.weight)              # zero-init residual gamma (Goyal et al.)
+        def forward(self, x):
+            return F.relu(x + self.b2(self.c2(F.relu(self.b1(self.c1(x))))))
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem, self.blocks, self.fc = nn.Conv2d(3, 16, 3, padding=1), nn.Sequential(Block(16), Block(16)), nn.Linear(16, 10)
+        def forward(self, x):
+            return self.fc(self.blocks(F.relu(self.stem(x))).mean((2, 3)))
+    def build_model(): return Net()
+    """
+    e = entry(_target(tmp_path, "zero_gamma", body, head), CHECK)
+    assert e["status"] == "pass", e["summary"]
+    assert "blocks.0.c1.weight" in e["metrics"]["zero_grad_explained_by_zero_init"]

@@ -102,3 +102,23 @@ def test_nan_in_the_batch_is_named(tmp_path):
     e = entry(_target(tmp_path, "nan_batch", body), CHECK)
     assert e["status"] in ("fail", "error"), e["summary"]   # the runner's guard may misread a NaN batch
     assert "the batch's inputs" in e["summary"]
+
+
+def test_fully_masked_row_names_the_mask_and_the_softmax(tmp_path):
+    body = """
+    _gb = get_batch
+    def get_batch():
+        x, y = _gb(); return x, y
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__(); self.qk, self.head = nn.Linear(16, 32), nn.Linear(16, 4)
+        def forward(self, x):                                   # (N, T, 16)
+            q, k = self.qk(x).chunk(2, -1)
+            keep = torch.ones(x.shape[0], x.shape[1], dtype=torch.bool); keep[-1] = False   # an all-padding row
+            att = (q @ k.transpose(1, 2)).masked_fill(~keep[:, None, :], float("-inf")).softmax(-1)
+            return self.head((att @ x).mean(1))
+    def build_model(): return M()
+    """
+    e = entry(_target(tmp_path, "all_masked", body), CHECK)
+    assert e["status"] == "fail", e["summary"]
+    assert e["metrics"]["op"] == "Tensor.masked_fill" and e["metrics"]["nan_op"] == "Tensor.softmax"

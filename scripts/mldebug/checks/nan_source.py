@@ -100,6 +100,7 @@ class NanMode(TorchFunctionMode):
         self.bad: Dict[int, tuple] = {}          # id -> (tensor, frozenset of source indices)
         self.events: List[Dict[str, Any]] = []   # sources, in order
         self.nodes: Dict[Any, Dict[str, Any]] = {}  # autograd node -> the op that made it
+        self.nan_at: Dict[int, Dict[str, Any]] = {}  # id of a bad tensor -> the op where its NaN first appeared
         self.calls = 0
 
     def where(self) -> str:
@@ -138,8 +139,14 @@ class NanMode(TorchFunctionMode):
                                     "inputs": [stats(t) for t in (keep_inputs or []) if t.is_floating_point()],
                                     "call": self.calls})
                 src = frozenset([len(self.events) - 1])
+            # where NaN first appears, when the source made only +-inf (softmax over an all -inf row, inf - inf)
+            nan_at = next((self.nan_at.get(id(t)) for t in ins if id(t) in self.nan_at), None)
+            if nan_at is None and any(bool(torch.isnan(t).any()) for t in made_bad):
+                nan_at = {"op": _op_name(func), "module": self.where(), "line": _user_line()}
             for t in made_bad:
                 self.bad[id(t)] = (t, src)
+                if nan_at is not None:
+                    self.nan_at[id(t)] = nan_at
         if self.want_nodes:
             info = None
             for t in outs:
@@ -194,15 +201,17 @@ def instrumented(ctx) -> Dict[str, Any]:
     finals = [("loss", loss)] + [(n, t) for n, t in T.named_leaves(out, "outputs") if isinstance(t, torch.Tensor)]
     blamed = set()
     bad_finals = []
+    nan_at = None
     for n, t in finals:
         if _nonfinite(t):
             bad_finals.append(n)
             if id(t) in mode.bad and mode.bad[id(t)][0] is t:
                 blamed |= mode.bad[id(t)][1]
+                nan_at = nan_at or mode.nan_at.get(id(t))
     if bad_finals:
         idx = min(blamed) if blamed else (0 if mode.events else None)
         res.update(phase="forward", bad=bad_finals, event=mode.events[idx] if idx is not None else None,
-                   sources=len(mode.events))
+                   sources=len(mode.events), nan_at=nan_at)
         return res
     if not loss.requires_grad:
         res.update(phase=None)
@@ -269,6 +278,11 @@ def nan_source(ctx) -> Result:
     if phase == "forward" and e is not None:
         summary = f"{what} non-finite; first source: {_event_text(e)}"
         metrics["source"] = e.get("name")
+        na = res.get("nan_at")
+        if na and e["stats"]["nan"] == 0 and (na["op"], na["module"]) != (e["op"], e["module"]):
+            summary += (f"; those infinities become NaN at {na['op']} in {na['module']}"
+                        + (f" at {na['line']}" if na.get("line") else ""))
+            metrics["nan_op"] = na["op"]
         if res.get("sources", 1) > 1:
             details.append(f"{res['sources']} ops made non-finite values; the others did not reach the loss "
                            "(e.g. a -inf attention mask absorbed by softmax)")
