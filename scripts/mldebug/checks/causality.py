@@ -220,8 +220,7 @@ def causality(ctx) -> Result:
             else "found by changing later inputs")
     if worst["leak"] > FAIL_LEAK:
         return Result("fail", f"{head} {where} ({size}): the model reads the future it must predict "
-                      "(mask off by one or missing, bidirectional layer, symmetric conv padding, "
-                      "targets not shifted).", metrics, details)
+                      "(mask off by one or missing, bidirectional layer, symmetric conv padding).", metrics, details)
     if worst["leak"] > WARN_LEAK:
         return Result("warn", f"a tiny dependence on the future {where}: {head} ({size}); likely a soft mask "
                       "(a finite negative number instead of -inf).", metrics, details)
