@@ -122,7 +122,7 @@ def test_zero_grad_between_backward_and_step():
 
 
 def test_zero_grad_per_micro_batch_warns():
-    r = run("lm/train_accum_broken.py", steps=8)
+    r = run("lm/train_accum_broken.py", "--seq-len", "12", steps=8)
     ga = by_id(r)["grad-accumulation"]
     assert ga["status"] == "warn" and ga["metrics"]["discarded_steps"] >= 7, ga
 

@@ -530,6 +530,10 @@ def check_loss_trace(tracer) -> Dict[str, Any]:
                                    + (f"; {'; '.join(where)}" if where else ""), metrics, plots=[plot])
     if not losses:
         return _skip(cid, "no scalar loss was backpropagated before the optimizer steps")
+    bad = [st for st, x in zip(steps, losses) if not math.isfinite(x)]
+    if bad:
+        return _entry(cid, "fail", f"the loss was non-finite at {len(bad)} of {len(losses)} steps (first at step "
+                                   f"{bad[0]}); run nan-source on the model", metrics, plots=[plot])
     if len(losses) >= FLAT_MIN_STEPS:
         spread = max(losses) - min(losses)
         if spread <= FLAT_REL * max(abs(x) for x in losses):

@@ -362,6 +362,9 @@ class Tracer:
             return
         if self.primary is None:
             self.primary = opt
+        if opt is not self.primary and self.capture is not None and \
+                {id(p) for g in opt.param_groups for p in g["params"]} == self.capture["held"]:
+            self.primary = self.capture["optimizer"] = opt  # the script rebuilt its optimizer: follow the new one
         if opt is not self.primary:
             self.other_optimizers.add(id(opt))
             self.other_opt_params.update(id(p) for g in opt.param_groups for p in g["params"])
