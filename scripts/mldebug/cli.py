@@ -65,7 +65,7 @@ def build_parser(command: str, specs) -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                    help="time budget per check; a check that runs out stops and reports what it found "
-                        "(default 60; 0 for none)")
+                        "(default 120; 0 for none)")
     p.add_argument("--native-dtype", action="store_true",
                    help="check a float16/bfloat16 model in its own dtype (default: as a float32 copy, "
                         "so rounding does not trip the thresholds)")

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Optional
 import torch
 
 from .api import Report, doctor
+from .context import DEFAULT_BUDGET
 from .report import total_line
 from .tensors import preserved_rng
 
@@ -75,7 +76,7 @@ class _Runner:
 
     def __init__(self, checks: Optional[Iterable[str]] = DEFAULT_CHECKS, loss_fn: Optional[Callable] = None,
                  forward: Optional[Callable] = None, causal_dim: Optional[int] = None,
-                 split_batch: Optional[Callable] = None, budget: Optional[float] = 60.0,
+                 split_batch: Optional[Callable] = None, budget: Optional[float] = DEFAULT_BUDGET,
                  stop_on_fail: bool = False, **doctor_kwargs):
         self.checks = list(checks) if checks else None
         self.loss_fn, self.forward, self.causal_dim = loss_fn, forward, causal_dim
