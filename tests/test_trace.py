@@ -263,3 +263,33 @@ def test_keyword_inputs_dict_outputs_and_loss_sources(tmp_path, loss, loss_from)
         assert "not computed by a torch loss function" in checks["update-ratio"]["summary"]
     else:
         assert checks["update-ratio"]["status"] == "pass"
+
+
+CLOSURE = '''
+import sys, torch, torch.nn as nn, torch.nn.functional as F
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 2))
+if sys.argv[1:] == ["lbfgs"]:
+    opt = torch.optim.LBFGS(model.parameters(), lr=0.5, max_iter=4)   # calls the closure several times
+else:
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for i in range(30):
+    x = torch.randn(16, 4); y = (x[:, 0] > 0).long()
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+    opt.step(closure)
+'''
+
+
+@pytest.mark.parametrize("which", ["sgd", "lbfgs"])
+def test_steps_with_a_closure(tmp_path, which):
+    script = tmp_path / "train.py"
+    script.write_text(CLOSURE)
+    r = trace(str(script), [which] if which == "lbfgs" else [], steps=6)
+    assert r["loss_from"].startswith("F.cross_entropy")
+    assert_live_pass(r)   # LBFGS zeroing grads inside its own step is not a discarded micro-batch
+    assert by_id(r)["init-loss"]["status"] == "pass"
+    assert by_id(r)["update-ratio"]["status"] == ("skip" if which == "lbfgs" else "pass")

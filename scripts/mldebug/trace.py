@@ -14,6 +14,7 @@ failed, 1 a check failed, 2 bad arguments or a script that can't be found.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import os
@@ -293,9 +294,15 @@ def doctor_entries(tracer, script: str, causal_dim: Optional[int], seed: int, wh
     lost = "loss not computed by a torch loss function on the model's output" + \
         (f" (saw {', '.join(seen['seen'])})" if seen.get("seen") else "") + ": {id} can't model it"
     run = [s for s in specs if loss_known or s.id in LOSS_FREE_IDS]
+    skips = {}
+    step_params = inspect.signature(tracer.capture["opt_type"].step).parameters
+    if "closure" in step_params and step_params["closure"].default is inspect.Parameter.empty:
+        skips["update-ratio"] = (f"{tracer.capture['opt_type'].__name__} steps only with a closure that re-evaluates "
+                                 "the loss; update-ratio takes plain steps")
+        run = [s for s in run if s.id not in skips]
     entries = run_checks(ctx, run)["checks"]
     by_id = {e["id"]: e for e in entries}
-    out = [by_id.get(s.id) or _skip(s.id, lost.format(id=s.id), s.ref) for s in specs]
+    out = [by_id.get(s.id) or _skip(s.id, skips.get(s.id) or lost.format(id=s.id), s.ref) for s in specs]
     return out, info
 
 

@@ -165,6 +165,7 @@ class Tracer:
         self._handles = []
         self._patched = []
         self._in_backward = False
+        self._in_step = False
         self._train_depth = 0
         self._loss_trace = LossTrace()
         self._recorder: Optional[_LossRecorder] = None
@@ -281,7 +282,7 @@ class Tracer:
         return backward
 
     def _backward(self, loss, orig, args, kwargs):
-        if self._in_backward or not self.active:
+        if self._in_backward or not self.active or self._in_step:
             return orig(*args, **kwargs)
         self._in_backward = True
         try:
@@ -358,6 +359,34 @@ class Tracer:
 
     # ------------------------------------------------------------------ optimizer steps
     def _pre_step(self, opt, args, kwargs):
+        if not self.active:
+            return None
+        kwargs = kwargs or {}
+        closure, positional = kwargs.get("closure"), False
+        if closure is None and len(args) > 1 and callable(args[1]):  # args[0] is the optimizer itself
+            closure, positional = args[1], True
+        if closure is None:
+            self._before_update(opt)
+            return None
+        # opt.step(closure): the forward and backward run inside the step; look after the first call
+        tracer, seen = self, []
+
+        def traced_closure(*a, **kw):
+            if seen:  # later calls (LBFGS re-evaluates) belong to the optimizer's own step
+                tracer._in_step = True
+                try:
+                    return closure(*a, **kw)
+                finally:
+                    tracer._in_step = False
+            out = closure(*a, **kw)
+            seen.append(True)
+            tracer._before_update(opt)
+            return out
+        if positional:
+            return (args[0], traced_closure) + tuple(args[2:]), kwargs
+        return tuple(args), dict(kwargs, closure=traced_closure)
+
+    def _before_update(self, opt):
         if not self.active:
             return
         if self.primary is None:
