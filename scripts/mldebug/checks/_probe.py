@@ -288,7 +288,7 @@ def _mark_outputs(acts: List[ActRecord], outputs: Any) -> None:
 
 
 def _norm(t: torch.Tensor) -> float:
-    return float(t.detach().double().norm()) if t.numel() else 0.0
+    return float(t.detach().float().norm()) if t.numel() else 0.0
 
 
 def param_infos(model: nn.Module, ran: set) -> List[ParamInfo]:

@@ -126,7 +126,10 @@ class NanMode(TorchFunctionMode):
                                 "stats": stats(t), "inputs": [], "call": self.calls})
             in_src.add(len(self.events) - 1)
             self.bad[id(t)] = (t, frozenset([len(self.events) - 1]))
-        keep_inputs = [t.detach().clone() for t in ins] if not in_src else None
+        # an in-place op overwrites its input: copy it first so its statistics describe what went in
+        fname = getattr(func, "__name__", "")
+        inplace = (fname.endswith("_") and not fname.endswith("__")) or fname.startswith("__i") or kwargs.get("inplace")
+        keep_inputs = None if in_src else ([t.detach().clone() for t in ins] if inplace else ins)
         out = func(*args, **kwargs)
         outs = [t for t in T.leaves(out) if isinstance(t, torch.Tensor)]
         made_bad = [t for t in outs if _nonfinite(t)]
