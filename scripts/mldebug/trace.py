@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "-- SCRIPT [ARGS...]",
                 description="Run your training script unmodified, watch its first N optimizer steps, then run "
                             "the doctor's checks on the model, batch and loss it captured, plus live checks: "
-                            + ", ".join(LIVE_CHECK_IDS) + ". See refs/drafts/trace.md.",
+                            + ", ".join(LIVE_CHECK_IDS) + ". What each id means: refs/diagnostics.md#<id>.",
                 epilog="examples:\n  python scripts/trace.py -- train.py --epochs 3\n"
                        "  python scripts/trace.py --steps 20 --json -- train.py > report.json\n\n"
                        "exit status: 0 no check failed, 1 a check failed, 2 bad arguments or no such script.",
