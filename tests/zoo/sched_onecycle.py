@@ -1,0 +1,39 @@
+"""Clean (lr-schedule): OneCycleLR over exactly TOTAL_STEPS, SGD with momentum."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from _data import images
+
+TOTAL_STEPS = 3000
+
+
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.head = nn.Linear(8 * 8 * 8, 10)
+
+    def forward(self, x):                                        # x: (B, 1, 16, 16)
+        h = F.max_pool2d(F.relu(self.bn(self.conv(x))), 2)       # (B, 8, 8, 8)
+        return self.head(h.flatten(1))                           # (B, 10)
+
+
+def build_model():
+    return SmallCNN()
+
+
+def get_batch():
+    return images(32, 10, 16)
+
+
+def loss_fn(outputs, targets):
+    return F.cross_entropy(outputs, targets)
+
+
+def make_optimizer(params):
+    return torch.optim.SGD(params, lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+
+def make_scheduler(optimizer):
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=TOTAL_STEPS)
