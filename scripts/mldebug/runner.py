@@ -101,7 +101,8 @@ def select(ids: Optional[Iterable[str]]) -> List[registry.CheckSpec]:
 
 # Checks whose finding stands when the loss is already non-finite at init: they look at the
 # batch, the loss call or the init loss itself, or they hunt for the non-finite value.
-NONFINITE_AWARE = {"init-loss", "nan-source", "batch-sanity", "loss-input", "init-symmetry", "reproducibility"}
+NONFINITE_AWARE = {"init-loss", "nan-source", "grad-flow", "batch-sanity", "loss-input", "init-symmetry",
+                   "reproducibility"}
 
 
 def _void_on_nonfinite(ctx: Context, entries: List[Dict[str, Any]]) -> None:
