@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 
 from ..context import disable_dropout
-from ..registry import Result, check
+from ..registry import Result, Skip, check
 from ..training import GraphCut, loss_backward
 
 # Tolerances (refs/diagnostics.md#init-symmetry; ../evidence/cs231n-setup.md "Pitfall: all zero
@@ -149,6 +149,9 @@ def init_symmetry(ctx) -> Result:
     except GraphCut as e:
         return Result("error", f"can't measure gradients: {e}")
     first = _scan(named, owners, gen, init_rows)
+    nonfinite = [n for n, p in named if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
+    if not first and nonfinite:
+        raise Skip(f"{len(nonfinite)} gradients are NaN/Inf at init, so rows can't be compared: run nan-source")
     judged = {n: i for n, i in first.items() if i["rows"] >= 1}
     suspects = [n for n, i in first.items()
                 if (i["grad_tied_rows"] >= 2) or (i["all_zero"] and i["grad_zero"])]
