@@ -116,6 +116,14 @@ def judge(call, measured: float) -> Dict[str, Any]:
                             "ratio": measured / chance if chance > 0 else float("nan"),
                             "best_constant": best}
     name = call.kind
+    y = call.target
+    if call.kind.startswith("binary_cross_entropy") and isinstance(y, torch.Tensor) and y.numel() \
+            and (float(y.min()) < 0 or float(y.max()) > 1):
+        info["num_classes"] = 2
+        info["status"] = "fail"
+        info["text"] = (f"{name} targets span {float(y.min()):.4g}..{float(y.max()):.4g}, outside [0, 1], so the loss "
+                        f"at init ({measured:.4g}) has no chance value; scale the targets to 0/1 (see batch-sanity)")
+        return info
     if call.kind in CLASSIFICATION:
         c = _class_count(call) if call.kind in ("cross_entropy", "nll_loss") else 2
         info["num_classes"] = c
