@@ -209,3 +209,13 @@ def test_runner_catches_a_check_that_mutates_in_place(live):
         assert rep.check("init-loss")["status"] == "pass"
     finally:
         REGISTRY.pop("zz-test-mutator", None)
+
+
+def test_guard_treats_nan_as_unchanged():
+    """A batch holding NaN (a planted data bug) is not mistaken for one a check changed."""
+    x = torch.randn(16, 4)
+    x[0, 0] = float("nan")
+    x[1, 1] = float("inf")
+    y = torch.randint(0, 3, (16,))
+    rep = doctor(model=nn.Linear(4, 3), batch=(x, y), loss_fn=F.cross_entropy, checks=["init-loss", "update-ratio"])
+    assert all("ml-debug bug" not in c["summary"] for c in rep["checks"]), rep["checks"]

@@ -145,10 +145,9 @@ class _Guard:
         from .tensors import leaves
         model = self.ctx.pristine
         changed = [k for k, v in model.state_dict().items()
-                   if k not in self.state or not torch.equal(v.detach().cpu(), self.state[k])]
+                   if k not in self.state or not _same(v, self.state[k])]
         now, then = leaves(self.ctx._batch), leaves(self.batch)
-        batch_changed = len(now) != len(then) or any(
-            a.shape != b.shape or not torch.equal(a.detach().cpu(), b) for a, b in zip(now, then))
+        batch_changed = len(now) != len(then) or any(not _same(a, b) for a, b in zip(now, then))
         if model.training != self.training:
             model.train(self.training)
         if not changed and not batch_changed:
@@ -164,6 +163,16 @@ class _Guard:
         entry["status"] = "error"
         entry["summary"] = (f"ml-debug bug: check {entry['id']} changed {' and '.join(what)} in place "
                             f"(restored; please report) [it said: {entry['summary']}]")
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Exactly equal, NaN matching NaN (a batch with planted NaNs is unchanged, not 'changed')."""
+    a = a.detach().cpu()
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if torch.equal(a, b):
+        return True
+    return bool(a.is_floating_point() and torch.allclose(a, b, rtol=0.0, atol=0.0, equal_nan=True))
 
 
 def _tree_copy(obj, device="cpu"):
