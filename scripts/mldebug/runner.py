@@ -44,11 +44,15 @@ def preserved_torch_settings():
         grad, dtype, det, warn_only, bench, cudnn_det, anomaly, prec = saved
         torch.set_grad_enabled(grad)
         torch.set_default_dtype(dtype)
-        torch.use_deterministic_algorithms(det, warn_only=warn_only)
+        # only when changed: the setter imports torch._inductor (~2 s) on first use
+        if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()) \
+                != (det, warn_only):
+            torch.use_deterministic_algorithms(det, warn_only=warn_only)
         torch.backends.cudnn.benchmark = bench
         torch.backends.cudnn.deterministic = cudnn_det
         torch.set_anomaly_enabled(anomaly)
-        torch.set_float32_matmul_precision(prec)
+        if torch.get_float32_matmul_precision() != prec:
+            torch.set_float32_matmul_precision(prec)
 
 
 def run_one(ctx: Context, spec: registry.CheckSpec) -> Dict[str, Any]:

@@ -186,10 +186,23 @@ def grad_flow(ctx) -> Result:
                     "exploding gradients: they grow toward the input")
         desc = (f"per-layer gradient norms (||grad||/||W||) span {spread:.1e}x: {lo} gets {rel[lo]:.2e}, "
                 f"{hi} gets {rel[hi]:.2e}; {what}")
+        # The warning needs a depth trend, not one odd pair: attention query/key weights get
+        # tiny gradients at init by design (near-uniform attention), in every block alike.
+        # Trend = median over the third of weight matrices closest to the output over the
+        # median of the third closest to the input (forward order).
+        ranked = sorted(layers, key=lambda p: order.get(p.owner, 0))
+        third = len(ranked) // 3
+        trend = None
+        if third >= 1:
+            first = statistics.median(rel[p.name] for p in ranked[:third])
+            last = statistics.median(rel[p.name] for p in ranked[-third:])
+            trend = max(first / last, last / first)
+            metrics["depth_trend"] = trend
         if spread >= SPREAD_FAIL:
             problems.append(desc + ": no single learning rate can train both")
-        elif spread >= SPREAD_WARN:
-            warns.append(desc + ": plain SGD will barely move the slow layers (Adam compensates in part)")
+        elif trend is not None and trend >= SPREAD_WARN:
+            warns.append(desc + f"; the input-side and output-side thirds differ {trend:.1e}x: plain SGD will "
+                                "barely move the slow layers (Adam compensates in part)")
         details.append("||grad||/||W|| per weight matrix, in parameter order:")
         details += [f"  {n:<40} {v:.3e}" for n, v in rel.items()]
 
