@@ -154,8 +154,11 @@ def doctor(target: Union[str, Target, None] = None, checks: Optional[Iterable[st
             raise TargetError(f"device {dev!r}: no CUDA device is available here")
         specs = select(list(checks) if checks else None)
         ctx = Context(t, device=dev, seed=seed, options=options, budget=budget, native_dtype=native_dtype)
-        ctx.preflight()
-        return Report(public(run_checks(ctx, specs)))
+        ctx.preflight(keep_going=True)
+        report = Report(public(run_checks(ctx, specs)))
+        if ctx.preflight_error and report["status"] != "fail":
+            raise TargetError(ctx.preflight_error)  # same rule as the CLI's exit 2
+        return report
 
 
 def run_check(check_id: str, target: Union[str, Target, None] = None, **kwargs) -> Dict[str, Any]:

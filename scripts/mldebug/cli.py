@@ -144,10 +144,15 @@ def run_command(command: str, argv: List[str]) -> int:
             target = load_target(args.target)
             ctx = Context(target, device=device, seed=args.seed, options=options, out_dir=args.out,
                           budget=budget, native_dtype=args.native_dtype)
-            ctx.preflight()
+            ctx.preflight(keep_going=True)
             report = run_checks(ctx, chosen)
+        if ctx.preflight_error and report["status"] != "fail":
+            # the forward or loss raises and no check explains it: a broken target
+            raise TargetError(ctx.preflight_error)
     except (TargetError, ValueError) as e:
         return fail_usage(str(e))
+    if ctx.preflight_error:
+        print(f"ml-debug: {ctx.preflight_error}", file=sys.stderr)
     if args.out:
         write_out(report, args.out)
     if args.json:

@@ -160,7 +160,9 @@ class Context:
         return default if v is None else v
 
     # ------------------------------------------------------------------ preflight
-    def preflight(self) -> None:
+    preflight_error: Optional[str] = None
+
+    def preflight(self, keep_going: bool = False) -> None:
         """Build the model and batch once, run one forward and loss; raise TargetError if unusable."""
         name = self.target.name
         try:
@@ -194,7 +196,12 @@ class Context:
                 out = self.forward(m, self.inputs)
                 loss = self.loss(out, self.targets)
         except UserCodeError as e:
-            raise TargetError(f"target {name}: {e}") from None
+            if not keep_going:
+                raise TargetError(f"target {name}: {e}") from None
+            # e.g. labels out of range make cross_entropy raise: checks that read only the batch
+            # (batch-sanity) can still say why; the caller decides between exit 1 and exit 2
+            self.preflight_error = f"target {name}: {e}"
+            return
         self._cache["preflight_loss"] = float(loss.detach().float())
         self._cache["prediction_from"] = prediction_path(out)
         self._cache["loss_from"] = getattr(self.target.loss_fn, "_mldebug_source", "loss_fn")
