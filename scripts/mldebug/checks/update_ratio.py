@@ -18,7 +18,7 @@ import torch
 from ..registry import Option, Plot, Result, check
 from ..training import GraphCut, describe_optimizer, loss_backward
 
-DEFAULT_STEPS = 10
+DEFAULT_STEPS = 5   # Adam's per-step size settles within a few steps; 5 keeps the doctor near 20-30 training steps in all
 # Bands on the median log10 ratio over weight matrices (refs/diagnostics.md#update-ratio;
 # evidence/karpathy-makemore-part3.md: ~-3 healthy; evidence/cs231n-babysitting.md: ~1e-3).
 # Adam's first steps move every weight by ~lr, so lr/std(theta) sets the ratio early on:
