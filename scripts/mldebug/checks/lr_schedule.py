@@ -148,7 +148,8 @@ def _shape(xs: List[int], ys: List[float]) -> Dict[str, Any]:
     return out
 
 
-def _judge(shape: Dict[str, Any], total: Optional[int], simulated: int, cyclic: bool = False) -> Tuple[List[str], List[str]]:
+def _judge(shape: Dict[str, Any], total: Optional[int], simulated: int,
+           cyclic: bool = False) -> Tuple[List[str], List[str]]:
     """(fail reasons, warn reasons) for one param group's curve."""
     fails, warns = [], []
     if shape["lr_peak"] <= 0:
@@ -165,7 +166,7 @@ def _judge(shape: Dict[str, Any], total: Optional[int], simulated: int, cyclic: 
         killed = shape["killed_from_step"]
         if killed is not None and killed < KILL_STEPS:
             fails.append(f"the LR falls below {KILL_FRAC:g} of its peak {peak:.3g} by step {killed} and stays there: "
-                         "training stops after ~{0} steps (a per-epoch schedule stepped per batch?)".format(killed))
+                         f"training stops after ~{killed} steps (a per-epoch schedule stepped per batch?)")
         return fails, warns
     pct = lambda s: f"{100 * s / total:.3g}% of TOTAL_STEPS={total}"  # noqa: E731
     if dead is not None and dead < FAIL_FRACTION * total:
@@ -199,8 +200,8 @@ def lr_schedule(ctx) -> Result:
         sched = ctx.make_scheduler(opt)
     if sched is None:
         if max(base) <= 0:
-            return Result("fail", f"the optimizer's LR is {max(base):g} and no scheduler changes it: nothing will train",
-                          {"lr": base, "scheduler": None})
+            return Result("fail", f"the optimizer's LR is {max(base):g} and no scheduler changes it: "
+                                  "nothing will train", {"lr": base, "scheduler": None})
         zero = [i for i, v in enumerate(base) if v <= 0]
         if zero:
             return Result("warn", f"param group(s) {zero} have LR 0 and no scheduler: their weights never train "
