@@ -30,6 +30,8 @@ MIN_STEPS = 5           # no verdict before 5 steps: at init the two losses diff
 PASS_GAP = 0.2          # real-input loss >= 20% below the zero-input loss: the inputs clearly help
 WARN_GAP = 0.05         # 5-20% at the cap: helps a little (warn); < 5%: the model ignores its input (fail)
 MIN_FAIL_STEPS = 50     # a "no gap" fail needs runs this long: early on both copies only learn the marginal
+STALLED = 0.01          # ... and a real-input loss that fell < 1% over the last quarter of the run: a slow
+                        # model still improving at the cap (a linear model, a small LR) gets a warn instead
 IDENTICAL_STEPS = 10    # losses equal for 10 steps: the outputs do not depend on the inputs at all
 IDENTICAL_TOL = 1e-6    # relative; float noise only (bit-identical on CPU for an input-blind model)
 SOLVED_WITHOUT = 0.01   # zero-input loss < 1% of its start: the batch is fit without inputs (constant targets?)
@@ -157,6 +159,9 @@ def input_dependence(ctx) -> Result:
     probe_model = ctx.fresh_model()
     probe_model.train()
     _no_dropout(probe_model)
+    real0 = _probe(ctx, probe_model, ctx.inputs)
+    if real0 is None or not math.isfinite(real0):
+        raise Skip(f"the loss on the real batch is already {real0} at init: nothing to compare (see nan-source)")
     baseline, how, changed, kept, why_not_zeros = None, None, [], [], None
     for h in ("zeros", "first"):
         b, ch, kp = _baseline(ctx.inputs, h)
@@ -230,6 +235,14 @@ def input_dependence(ctx) -> Result:
     if n < MIN_FAIL_STEPS:
         return res("warn", f"inconclusive after only {n} steps: loss {best_r:.4g} vs {best_z:.4g} with inputs {word} "
                            f"({100 * gap:.0f}% lower); raise --dependence-steps (>= {MIN_FAIL_STEPS} to judge)")
+    q = int(0.75 * n)
+    tail = (real[q] - min(fin(real[q:]))) / max(abs(real[q]), 1e-12)
+    metrics["last_quarter_drop"] = tail
+    if tail > STALLED:
+        return res("warn", f"inconclusive: after {n} steps the real-input loss ({best_r:.4g}) is no better than with "
+                           f"inputs {word} ({best_z:.4g}) but still falling ({100 * tail:.1f}% over the last quarter); "
+                           "raise --dependence-steps")
     return res("fail", f"the model does no better on real inputs than on {word} ones: best loss "
                        f"{best_r:.4g} vs {best_z:.4g} after {n} steps (Adam lr {tried}; {100 * gap:.1f}% lower, "
-                       f"a healthy model gets >= {100 * PASS_GAP:.0f}%): the inputs barely reach the output")
+                       f"a healthy model gets >= {100 * PASS_GAP:.0f}%): the inputs barely reach the output, "
+                       "or the loss can't use them (e.g. (N, 1) outputs against (N,) targets broadcast in the loss)")
