@@ -29,7 +29,7 @@ LOW_WARN = -4.0      # 10x below the band: LR likely too low
 LOW_FAIL = -5.0      # 100x below the band: nothing will train in any useful time
 OUTLIER = 2.5        # a layer 2.5 decades from the median is out of step with the rest
 WD_SHRINK_FAIL = 5e-3  # lr*wd: weights lose >=0.5% per step to decay alone (half-life < ~140 steps)
-WD_DOMINANCE_FAIL = 10.0  # coupled decay: wd*theta >= 10x the data gradient (evidence/google-tuning-playbook.md)
+WD_DOMINANCE_FAIL = 10.0  # coupled decay: wd*theta >= 10x the data gradient; our own margin, no source gives one
 DECOUPLED = ("AdamW",)
 
 
