@@ -206,14 +206,16 @@ def test_cli_exit_codes_and_text(tmp_path):
     assert p.returncode == 2 and "--steps" in p.stderr
 
 
-def test_live_ids_are_a_literal_tuple_with_drafts():
-    import ast
-    src = open(tr.__file__).read()
-    tree = ast.parse(src)
-    found = [n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "LIVE_CHECK_IDS"]
-    assert found and isinstance(found[0].value, ast.Tuple)
+def test_live_checks_are_registered_one_file_each_with_sections():
+    from mldebug import registry
+    specs = registry.live_ordered()
+    assert [s.id for s in specs] == list(LIVE_CHECK_IDS)
+    assert {"train-mode", "grad-accumulation", "lr-trace", "param-coverage", "loss-trace"} <= set(LIVE_CHECK_IDS)
+    assert not set(LIVE_CHECK_IDS) & set(registry.load_all())  # the doctor never offers a live check
+    for s in specs:  # one module per id under mldebug/live/, named after the id
+        assert s.live and s.fn.__module__ == "mldebug.live." + s.id.replace("-", "_"), s.fn.__module__
     diagnostics = open(os.path.join(ROOT, "refs", "diagnostics.md")).read()
-    for cid in LIVE_CHECK_IDS:  # each live id has its section (the drafts were merged)
+    for cid in LIVE_CHECK_IDS:  # each live id has its section
         assert f"\n## {cid}\n" in diagnostics, cid
 
 
@@ -293,3 +295,18 @@ def test_steps_with_a_closure(tmp_path, which):
     assert_live_pass(r)   # LBFGS zeroing grads inside its own step is not a discarded micro-batch
     assert by_id(r)["init-loss"]["status"] == "pass"
     assert by_id(r)["update-ratio"]["status"] == ("skip" if which == "lbfgs" else "pass")
+
+
+def test_recorder_keeps_a_record_of_each_dataloader():
+    # 16 steps per epoch (512 / 32); validation (128 / 64 = 2 batches) every 8 steps under no_grad + eval
+    tracer, ended, error, _ = tr.run_script(os.path.join(TAB, "train.py"), ["--epochs", "2"], steps=20)
+    assert ended == "stopped" and error is None
+    train, val = tracer.loaders
+    assert (train.length, train.batch_size, train.sampler) == (16, 32, "RandomSampler")
+    assert (val.length, val.batch_size, val.sampler) == (2, 64, "SequentialSampler")
+    assert train.role == "train" and val.role == "eval"
+    assert [e.start_step for e in train.epochs] == [0, 16] and train.epochs[0].batches == 16
+    assert train.train_batches == 20 and val.eval_batches == 2 * len(val.epochs) and len(val.epochs) == 2
+    assert "trainer.py" in train.where and "Evaluator.run" in val.where
+    assert isinstance(val.first_batch, dict) and tuple(val.first_batch["features"].shape) == (64, 12)
+    assert len(train.dataset) == 512

@@ -202,13 +202,16 @@ class MdFile:
 
 def _is_check_decorator(node) -> bool:
     f = node.func if isinstance(node, ast.Call) else None
-    return (isinstance(f, ast.Name) and f.id == "check") or (isinstance(f, ast.Attribute) and f.attr == "check")
+    names = ("check", "live_check")
+    return (isinstance(f, ast.Name) and f.id in names) or (isinstance(f, ast.Attribute) and f.attr in names)
 
 
 def check_ids(root: Path) -> Dict[str, Tuple[str, int]]:
-    """id -> (file, line) for every `@check("<id>", ...)` in scripts/mldebug/checks/*.py."""
+    """id -> (file, line) for every `@check("<id>", ...)` in scripts/mldebug/checks/*.py and
+    every `@live_check("<id>", ...)` in scripts/mldebug/live/*.py."""
     out: Dict[str, Tuple[str, int]] = {}
-    for py in sorted((root / "scripts" / "mldebug" / "checks").glob("*.py")):
+    pkg = root / "scripts" / "mldebug"
+    for py in sorted(pkg.glob("checks/*.py")) + sorted(pkg.glob("live/*.py")):
         try:
             tree = ast.parse(py.read_text(encoding="utf-8"))
         except SyntaxError:

@@ -4,6 +4,11 @@ A check is a function `fn(ctx) -> Result`, registered with `@check(...)`. It may
 `Skip("why")` when it does not apply. Any other exception becomes the check's `error`
 status in the runner. Modules under `mldebug/checks/` are imported automatically, so a
 new check is one new file.
+
+The live checks of `ml-debug trace` (CONTRACT.md section 5) register the same way with
+`@live_check(...)`, one module each under `mldebug/live/`; they are `fn(tracer) -> Result` and
+read what the recorder saw while the user's script ran. They live in their own registry
+(`LIVE`, `live_ordered()`), so the doctor never offers them.
 """
 from __future__ import annotations
 
@@ -84,6 +89,7 @@ class CheckSpec:
     options: List[Option]
     in_doctor: bool = True     # False: runs only when asked for by id
     expensive: bool = False    # trains for many steps (overfit-batch, input-dependence)
+    live: bool = False         # a live check of `trace` (fn(tracer)), registered in LIVE
 
     @property
     def ref(self) -> str:
@@ -91,6 +97,7 @@ class CheckSpec:
 
 
 REGISTRY: Dict[str, CheckSpec] = {}
+LIVE: Dict[str, CheckSpec] = {}
 LOAD_ERRORS: Dict[str, str] = {}
 
 
@@ -98,32 +105,53 @@ def check(id: str, title: str, order: int, options: Optional[List[Option]] = Non
           in_doctor: bool = True, expensive: bool = False):
     """Decorator: register `fn(ctx) -> Result` under the contract id `id`."""
     def deco(fn):
-        if id in REGISTRY:
+        if id in REGISTRY or id in LIVE:
             raise ValueError(f"check id {id!r} registered twice")
         REGISTRY[id] = CheckSpec(id, fn, title, order, list(options or []), in_doctor, expensive)
         return fn
     return deco
 
 
-_loaded = False
+def live_check(id: str, title: str, order: int):
+    """Decorator: register the live check `fn(tracer) -> Result` of `ml-debug trace` under `id`."""
+    def deco(fn):
+        if id in REGISTRY or id in LIVE:
+            raise ValueError(f"check id {id!r} registered twice")
+        LIVE[id] = CheckSpec(id, fn, title, order, [], in_doctor=False, live=True)
+        return fn
+    return deco
+
+
+_loaded = set()
+
+
+def _import_package(name: str) -> None:
+    """Import every public module of mldebug.<name> once; a broken one is reported, not fatal."""
+    if name in _loaded:
+        return
+    pkg = importlib.import_module(f"{__package__}.{name}")
+    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if not mod.name.startswith("_"):
+            try:
+                importlib.import_module(f"{pkg.__name__}.{mod.name}")
+            except Exception as e:  # one broken check module must not take the others down
+                LOAD_ERRORS[f"{name}/{mod.name}"] = f"{type(e).__name__}: {e}"
+                print(f"ml-debug: could not load {name}/{mod.name}.py: {type(e).__name__}: {e}",
+                      file=sys.stderr)
+    _loaded.add(name)
 
 
 def load_all() -> Dict[str, CheckSpec]:
     """Import every module in mldebug.checks (each registers its checks); return the registry."""
-    global _loaded
-    if not _loaded:
-        from . import checks as pkg
-        for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-            if not mod.name.startswith("_"):
-                try:
-                    importlib.import_module(f"{pkg.__name__}.{mod.name}")
-                except Exception as e:  # one broken check module must not take the others down
-                    LOAD_ERRORS[mod.name] = f"{type(e).__name__}: {e}"
-                    print(f"ml-debug: could not load checks/{mod.name}.py: {type(e).__name__}: {e}",
-                          file=sys.stderr)
-        _loaded = True
+    _import_package("checks")
     return REGISTRY
 
 
 def ordered() -> List[CheckSpec]:
     return sorted(load_all().values(), key=lambda s: (s.order, s.id))
+
+
+def live_ordered() -> List[CheckSpec]:
+    """The live checks of `ml-debug trace`, in report order (imports mldebug.live)."""
+    _import_package("live")
+    return sorted(LIVE.values(), key=lambda s: (s.order, s.id))

@@ -7,17 +7,18 @@ While the script runs in-process we hold, and remove in `close()`:
     backpropagated, how many backward passes each step gets, and what they did to the grads;
   - global optimizer step pre/post hooks: step count, the LR each step used, the grads it saw;
   - a wrapper on `nn.Module.train` (so `eval()` too): who switched the model's mode, and when;
-  - a TorchFunctionMode, until the first step is captured: the torch loss calls and their inputs.
+  - a TorchFunctionMode, until the first step is captured: the torch loss calls and their inputs;
+  - wrappers on `DataLoader.__iter__` and the loader iterators' `__next__`: every DataLoader the
+    script iterates (its Dataset, length, epochs, a clone of its first batch) and whether its
+    batches reach the model with grad on in train mode (training) or not (evaluation).
 
-At the first step of the first optimizer that steps we capture the model (a deep copy taken
-before its first update), its last forward's inputs, and the loss call behind the loss, so
-the doctor's checks can run on copies afterwards. After `steps` steps we stop the script by
+At the first step of the first optimizer that steps, capture.py captures the model (a deep
+copy taken before its first update), its last forward's inputs, and the loss call behind the
+loss, so the doctor's checks can run on copies afterwards (trace_target.py). After `steps` steps we stop the script by
 raising `StopTrace` (a BaseException, so a user's `except Exception` does not swallow it).
 """
 from __future__ import annotations
 
-import copy
-import math
 import os
 import sys
 import weakref
@@ -29,12 +30,15 @@ import torch.nn as nn
 import torch.optim.optimizer as optim_mod
 from torch.nn.modules import module as module_mod
 
-from .losscapture import LOSS_FUNCTIONS, LossCall, LossTrace, _Recorder
-from .tensors import leaves, named_leaves, preserved_rng
+from torch.utils.data import dataloader as dataloader_mod
 
-MAX_PROBES = 16          # parameters whose grads we follow between steps (spread over the model)
-MAX_GRAPH_NODES = 4000   # autograd nodes visited when linking a loss call to the backpropagated loss
+from .capture import _loss_side_suspects, _reachable, capture_first_step, first_nonfinite_module
+from .losscapture import LossCall, LossTrace, _Recorder
+from .tensors import leaves, named_leaves
+
 MAX_WINDOW_CALLS = 32    # top-level module calls remembered between two steps
+MAX_LOADERS = 32         # DataLoaders recorded (a script that builds one per step keeps the first ones)
+MAX_BATCH_CLONE = 64 * 2**20  # bytes: a loader's first batch is kept (cloned) only up to this size
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -107,6 +111,35 @@ class StepRecord:
 
 
 @dataclass
+class Epoch:
+    start_step: int                 # optimizer steps completed when this pass over the loader began
+    batches: int = 0                # batches it yielded
+
+
+@dataclass
+class LoaderRecord:
+    """One DataLoader the script iterated (tracer.loaders, in the order first iterated)."""
+    index: int
+    loader: Any                     # weakref.ref to the DataLoader
+    dataset: Any                    # its Dataset (the loader holds it anyway)
+    length: Optional[int]           # len(loader): batches per epoch, when the loader knows it
+    batch_size: Optional[int]
+    sampler: str                    # type name of its sampler ("RandomSampler", "DistributedSampler", ...)
+    where: str                      # the code that first iterated it: 'train (train.py:41)'
+    epochs: List[Epoch] = field(default_factory=list)
+    train_batches: int = 0          # batches followed by a top-level forward with grad on, in train mode
+    eval_batches: int = 0           # batches followed by a top-level forward under no_grad or in eval mode
+    first_batch: Any = None         # a clone of the first batch it yielded (None if over MAX_BATCH_CLONE)
+
+    @property
+    def role(self) -> Optional[str]:
+        """'train', 'eval', 'both', or None when none of its batches reached the model."""
+        if self.train_batches and self.eval_batches:
+            return "both"
+        return "train" if self.train_batches else "eval" if self.eval_batches else None
+
+
+@dataclass
 class _Probe:
     param: torch.Tensor
     ref: Any = None                 # weakref to the grad tensor last seen
@@ -172,6 +205,8 @@ class Tracer:
         self._cur: Optional[StepRecord] = None
         self._sensitive: List[tuple] = []
         self._pre_buffers = None
+        self.loaders: List[LoaderRecord] = []
+        self._last_loader: Optional[LoaderRecord] = None   # yielded a batch no forward has used yet
 
     # ------------------------------------------------------------------ install / remove
     def open(self) -> None:
@@ -184,6 +219,9 @@ class Tracer:
         self._patch(torch.Tensor, "backward", self._wrap_tensor_backward(torch.Tensor.backward))
         self._patch(torch.autograd, "backward", self._wrap_autograd_backward(torch.autograd.backward))
         self._patch(nn.Module, "train", self._wrap_train(nn.Module.train))
+        self._patch(dataloader_mod.DataLoader, "__iter__", self._wrap_loader_iter(dataloader_mod.DataLoader.__iter__))
+        base_iter = dataloader_mod._BaseDataLoaderIter
+        self._patch(base_iter, "__next__", self._wrap_loader_next(base_iter.__next__))
         self._recorder = _LossRecorder(self._loss_trace)
         self._recorder.__enter__()
 
@@ -234,9 +272,15 @@ class Tracer:
         self.depth = max(0, self.depth - 1)
         if self.depth or not self.active:
             return
-        if self.capture is not None and module is not self.capture["model"]:
-            return
         if not _has_params(module):
+            return
+        if self._last_loader is not None:  # the first forward after a batch tells what the batch is for
+            if torch.is_grad_enabled() and module.training:
+                self._last_loader.train_batches += 1
+            else:
+                self._last_loader.eval_batches += 1
+            self._last_loader = None
+        if self.capture is not None and module is not self.capture["model"]:
             return
         self.seq += 1
         self.calls.append(TopCall(self.seq, module, args, dict(kwargs or {}), output,
@@ -245,6 +289,58 @@ class Tracer:
         self._pre_buffers = None
         if len(self.calls) > MAX_WINDOW_CALLS:
             del self.calls[0]
+
+    # ------------------------------------------------------------------ data loaders
+    def _wrap_loader_iter(self, orig):
+        tracer = self
+
+        def __iter__(loader):
+            it = orig(loader)
+            if tracer.active:
+                try:
+                    rec = tracer._loader_record(loader)
+                    if rec is not None:
+                        rec.epochs.append(Epoch(tracer.steps))
+                        it._mldebug_loader = rec
+                except Exception:  # recording must never break the user's loop
+                    pass
+            return it
+        __iter__.__wrapped__ = orig
+        return __iter__
+
+    def _loader_record(self, loader) -> Optional[LoaderRecord]:
+        for rec in self.loaders:
+            if rec.loader() is loader:
+                return rec
+        if len(self.loaders) >= MAX_LOADERS:
+            return None
+        try:
+            length = len(loader)
+        except TypeError:  # an IterableDataset without __len__
+            length = None
+        rec = LoaderRecord(len(self.loaders), weakref.ref(loader), loader.dataset, length,
+                           loader.batch_size, type(loader.sampler).__name__, caller_where())
+        self.loaders.append(rec)
+        return rec
+
+    def _wrap_loader_next(self, orig):
+        tracer = self
+
+        def __next__(it):
+            batch = orig(it)
+            rec = getattr(it, "_mldebug_loader", None)
+            if rec is not None and tracer.active:
+                if rec.epochs:
+                    rec.epochs[-1].batches += 1
+                if rec.first_batch is None and sum(e.batches for e in rec.epochs) == 1:
+                    ts = leaves(batch)
+                    if sum(t.numel() * t.element_size() for t in ts) <= MAX_BATCH_CLONE:
+                        from .capture import _clone_tree
+                        rec.first_batch = _clone_tree(batch)
+                tracer._last_loader = rec
+            return batch
+        __next__.__wrapped__ = orig
+        return __next__
 
     # ------------------------------------------------------------------ mode switches
     def _wrap_train(self, orig):
@@ -457,69 +553,8 @@ class Tracer:
 
     # ------------------------------------------------------------------ capture at step 1
     def _capture(self, opt):
-        held = {id(p) for g in opt.param_groups for p in g["params"]}
-        cands = [c for c in self.calls if any(id(p) in held for p in c.module.parameters())]
-        grad_cands = [c for c in cands if c.grad_enabled] or cands
-        cap: Dict[str, Any] = {"optimizer": opt, "held": held}
-        # every top-level module with parameters called since the last step
-        cap["modules"] = list({id(c.module): c.module for c in self.calls}.values())
-        # probes: optimizer-held parameters with a gradient, spread across the model
-        withgrad = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
-        if not withgrad and self.window_losses:  # backward ran, yet no grad at the step: follow them all
-            withgrad = [p for g in opt.param_groups for p in g["params"] if p.requires_grad]
-        if len(withgrad) > MAX_PROBES:
-            idx = [round(i * (len(withgrad) - 1) / (MAX_PROBES - 1)) for i in range(MAX_PROBES)]
-            withgrad = [withgrad[i] for i in sorted(set(idx))]
-        self.probes = [_Probe(p) for p in withgrad]
-        for pr in self.probes:
-            pr.ref, pr.ver = _state(pr.param)
-            pr.contrib = True
-        if not grad_cands:
-            cap["model"] = None
-            self.capture = cap
-            return
-        # the module with the most optimizer-held parameters; its latest call with grad on
-        def overlap(c):
-            return sum(p.numel() for p in c.module.parameters() if id(p) in held)
-        best = max(grad_cands, key=overlap).module
-        call = [c for c in grad_cands if c.module is best][-1]
-        cap["model"] = best
-        cap["call"] = call
-        cap["training_at_step1"] = best.training
-        snap = copy.deepcopy(best)
-        for p in snap.parameters():
-            p.grad = None
-        if call.buffers is not None:  # undo what this forward did to running stats
-            with torch.no_grad():
-                for b, old in zip(snap.buffers(), call.buffers):
-                    if b.shape == old.shape:
-                        b.copy_(old)
-        cap["snapshot"] = snap
-        cap["args"] = _clone_tree(call.args)
-        cap["kwargs"] = _clone_tree(call.kwargs)
-        cap["output"] = call.output
-        bw = [b for b in self.backwards if b.seq > call.seq]
-        cap["backward"] = bw[-1] if bw else (self.backwards[-1] if self.backwards else None)
-        cap["loss_match"] = _match_loss(call, cap["backward"])
-        cap["lrs"] = [float(g.get("initial_lr", g["lr"])) or float(g["lr"]) for g in opt.param_groups]
-        cap["device"] = next(best.parameters()).device
-        index = {id(p): i for i, p in enumerate(best.parameters())}
-        cap["opt_type"], cap["opt_defaults"] = type(opt), dict(opt.defaults)
-        cap["opt_groups"] = [({k: v for k, v in g.items() if k not in ("params", "initial_lr")}
-                              | {"lr": float(g.get("initial_lr") or g["lr"])},
-                              [index[id(p)] for p in g["params"] if id(p) in index]) for g in opt.param_groups]
-        self._sensitive = [(n or type(best).__name__, m) for n, m in best.named_modules() if mode_sensitive(m)]
-        cap["names"] = {id(p): n for n, p in best.named_parameters()}
-        # parameters of any top-level module with a gradient at the first step
-        cap["graded"] = []
-        for m in cap["modules"]:
-            prefix = "" if m is best else type(m).__name__ + "."
-            names = cap["names"] if m is best else {id(p): prefix + n for n, p in m.named_parameters()}
-            for p in m.parameters():
-                if p.grad is not None and p.requires_grad:
-                    cap["graded"].append((names.get(id(p), "?"), p))
-        self.capture = cap
-    # ------------------------------------------------------------------ non-finite loss
+        capture_first_step(self, opt)
+
     def _diagnose_nonfinite(self, loss, value):
         info: Dict[str, Any] = {"step": self.steps + 1, "value": float(value)}
         self.nonfinite = info
@@ -568,157 +603,3 @@ class Tracer:
                     continue
                 (changed if not torch.equal(s.to(p.device), p) else unchanged).append((n, p))
         self.final = {"unchanged": unchanged, "changed": changed}
-
-
-def _clone_tree(obj):
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(_clone_tree(o) for o in obj))
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_clone_tree(o) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _clone_tree(v) for k, v in obj.items()}
-    if hasattr(obj, "items") and hasattr(obj, "keys"):
-        try:
-            return type(obj)({k: _clone_tree(v) for k, v in obj.items()})
-        except Exception:
-            return {k: _clone_tree(v) for k, v in obj.items()}
-    return obj
-
-
-def _reachable(root, targets: Dict[Any, LossCall], exclude=()) -> List[LossCall]:
-    """The loss calls whose output node is reachable from `root` in the autograd graph."""
-    found: List[LossCall] = []
-    if root is None or not targets:
-        return found
-    seen, stack, n = set(), [root], 0
-    left = dict(targets)
-    while stack and left and n < MAX_GRAPH_NODES:
-        node = stack.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
-        n += 1
-        if node in left:
-            c = left.pop(node)
-            if c not in exclude:
-                found.append(c)
-            continue
-        stack.extend(f for f, _ in node.next_functions)
-    return found
-
-
-# Where the prediction goes into a loss call: tried in order, each must reproduce the input exactly.
-def _t_same(o, shape):
-    return o
-
-
-def _t_flatten(o, shape):
-    return o.reshape(-1, *shape[1:]) if len(shape) else o.reshape(())
-
-
-def _t_classdim(o, shape):
-    return o.movedim(-1, 1) if o.dim() >= 3 else None
-
-
-def _t_shift_flatten(o, shape):
-    return o[:, :-1].reshape(-1, *shape[1:]) if o.dim() >= 2 and len(shape) else None
-
-
-TRANSFORMS = {"same": _t_same, "flatten": _t_flatten, "classdim": _t_classdim, "shift-flatten": _t_shift_flatten}
-
-
-def _match_loss(call: TopCall, bw: Optional[Backward]) -> Optional[Dict[str, Any]]:
-    """Link the backpropagated loss to the model's output: which loss call, which output leaf,
-    which reshape. None when the loss is not a torch loss call on the model's output."""
-    if bw is None:
-        return None
-    outs = leaves(call.output)
-    # the model computed its own loss: the backpropagated loss is one of its outputs
-    for i, o in enumerate(outs):
-        if o is bw.loss and o.numel() == 1:
-            return {"kind": "model-output", "leaf": i, "value": float(bw.value)}
-    for lc in bw.loss_calls:
-        inp = lc.input
-        if not isinstance(inp, torch.Tensor):
-            continue
-        for i, o in enumerate(outs):
-            if o.device != inp.device:
-                continue
-            for name, fn in TRANSFORMS.items():
-                try:
-                    y = fn(o, tuple(inp.shape))
-                except Exception:
-                    continue
-                if y is None or tuple(y.shape) != tuple(inp.shape):
-                    continue
-                if y is inp or torch.equal(y.to(inp.dtype), inp):
-                    return {"kind": lc.kind, "call": lc, "leaf": i, "transform": name,
-                            "input_shape": tuple(inp.shape), "args": _clone_tree(lc.args),
-                            "value": float(lc.output.detach()), "total": float(bw.value),
-                            "n_calls": len(bw.loss_calls)}
-    return {"kind": "unknown", "seen": sorted({c.kind for c in bw.loss_calls})}
-
-
-def first_nonfinite_module(model: nn.Module, args, kwargs):
-    """Re-run one forward on a copy; return (name of the first module whose output is non-finite,
-    whether the final output is finite). RNG state is put back so the user's run is unchanged."""
-    m = copy.deepcopy(model)
-    names = {mod: (n or type(m).__name__) for n, mod in m.named_modules()}
-    hit: List[str] = []
-
-    def hook(mod, inp, out):
-        if hit:
-            return
-        for t in leaves(out):
-            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-                hit.append(f"{names.get(mod, '?')} ({type(mod).__name__})")
-                return
-    hs = [mod.register_forward_hook(hook) for mod in m.modules()]
-    try:
-        with preserved_rng(), torch.no_grad():
-            out = m(*args, **kwargs)
-    finally:
-        for h in hs:
-            h.remove()
-    ok = all(bool(torch.isfinite(t).all()) for t in leaves(out) if t.is_floating_point())
-    return (hit[0] if hit else None), ok
-
-
-# Ops between the model's output and the loss that make inf/nan from finite values.
-_SUSPECTS = {"LogBackward0": ("_saved_self", "log of {what}"),
-             "Log2Backward0": ("_saved_self", "log2 of {what}"),
-             "Log10Backward0": ("_saved_self", "log10 of {what}"),
-             "DivBackward0": ("_saved_other", "division by {what}"),
-             "SqrtBackward0": ("_saved_result", "sqrt of {what}"),
-             "PowBackward0": ("_saved_self", "pow of {what}")}
-
-
-def _loss_side_suspects(root, stop) -> List[str]:
-    """Walk the loss's autograd graph back to the model's output; name ops fed zeros/negatives."""
-    out, seen, stack, n = [], set(), [root], 0
-    while stack and n < MAX_GRAPH_NODES:
-        node = stack.pop()
-        if node is None or node in seen or node in stop:
-            continue
-        seen.add(node)
-        n += 1
-        name = type(node).__name__
-        if name in _SUSPECTS:
-            attr, text = _SUSPECTS[name]
-            try:
-                t = getattr(node, attr)
-            except Exception:
-                t = None
-            if isinstance(t, torch.Tensor) and t.is_floating_point():
-                if name.startswith("Log") and bool((t <= 0).any()):
-                    out.append(text.format(what=f"{int((t == 0).sum())} zeros / {int((t < 0).sum())} negatives"))
-                elif name == "DivBackward0" and bool((t == 0).any()):
-                    out.append(text.format(what=f"zero ({int((t == 0).sum())} elements)"))
-                elif not bool(torch.isfinite(t).all()):
-                    out.append(text.format(what="non-finite values"))
-            else:
-                out.append(name.replace("Backward0", "").lower())
-        stack.extend(f for f, _ in node.next_functions)
-    return out

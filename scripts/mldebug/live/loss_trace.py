@@ -1,0 +1,76 @@
+"""loss-trace: a non-finite loss (with the first non-finite module), a loss that does not move, spikes.
+
+refs/diagnostics.md#loss-trace explains it."""
+from __future__ import annotations
+
+import math
+import statistics
+
+from ..registry import Plot, Result, Skip, live_check
+
+# loss-trace thresholds (refs/diagnostics.md#loss-trace; evidence/karpathy-recipe-2019.md,
+# evidence/google-tuning-playbook.md on loss spikes and instability).
+FLAT_REL = 1e-7          # max-min of the loss below this fraction of its size: bit-for-bit stuck
+FLAT_MIN_STEPS = 5
+SPIKE_FACTOR = 5.0       # a step's loss > 5x the median of the 10 before it, and above the first loss
+SPIKE_WINDOW = 10
+RISE_FACTOR = 2.0        # mean of the last quarter > 2x the first quarter's: the loss went up
+RISE_MIN_STEPS = 12
+
+
+@live_check("loss-trace", "non-finite, flat or spiking loss", order=140)
+def check(tracer) -> Result:
+    recs = tracer.records
+    losses = [r.loss for r in recs if r.loss is not None]
+    steps = [r.step for r in recs if r.loss is not None]
+    nf = tracer.nonfinite
+    plot = Plot("loss-trace", "loss at each optimizer step", "step", "loss", {"loss": losses}, x=steps)
+    metrics: dict = {"steps": len(losses)}
+    if losses:
+        metrics.update({"loss_first": losses[0], "loss_last": losses[-1]})
+    if nf is not None:
+        where = []
+        if nf.get("bad_inputs"):
+            where.append(f"the batch itself holds inf/nan ({', '.join(nf['bad_inputs'][:3])})")
+        if nf.get("first_module"):
+            where.append(f"first non-finite module: {nf['first_module']}")
+        elif nf.get("outputs_finite"):
+            ops = nf.get("loss_ops") or []
+            where.append("the model's outputs are finite: the loss computation makes it"
+                         + (f" ({'; '.join(ops[:3])})" if ops else " (log of 0, division by 0?)"))
+        metrics.update({"nonfinite_step": nf["step"], "nonfinite_value": str(nf["value"])})
+        if nf.get("first_module"):
+            metrics["first_nonfinite_module"] = nf["first_module"]
+        return Result("fail", f"the loss was {nf['value']} at step {nf['step']}"
+                                   + (f"; {'; '.join(where)}" if where else ""), metrics, plots=[plot])
+    if not losses:
+        raise Skip("no scalar loss was backpropagated before the optimizer steps")
+    bad = [st for st, x in zip(steps, losses) if not math.isfinite(x)]
+    if bad:
+        return Result("fail", f"the loss was non-finite at {len(bad)} of {len(losses)} steps (first at step "
+                                   f"{bad[0]}); run nan-source on the model", metrics, plots=[plot])
+    if len(losses) >= FLAT_MIN_STEPS:
+        spread = max(losses) - min(losses)
+        if spread <= FLAT_REL * max(abs(x) for x in losses):
+            return Result("fail", f"the loss was {losses[0]:.6g} at all {len(losses)} steps: the model is "
+                                       "not learning (no update reaches the weights that make the loss, or the "
+                                       "loss does not depend on them)", metrics, plots=[plot])
+    spikes = []
+    for i in range(3, len(losses)):
+        prev = losses[max(0, i - SPIKE_WINDOW):i]
+        med = statistics.median(prev)
+        if losses[i] > SPIKE_FACTOR * max(med, 1e-12) and losses[i] > losses[0]:
+            spikes.append(steps[i])
+    metrics["spikes"] = len(spikes)
+    if spikes:
+        return Result("warn", f"{len(spikes)} loss spike(s) above {SPIKE_FACTOR:g}x the recent median and above "
+                                   f"the starting loss (first at step {spikes[0]}): too high an LR, a bad batch, or "
+                                   "missing warm-up/clipping", metrics, plots=[plot])
+    if len(losses) >= RISE_MIN_STEPS:
+        q = len(losses) // 4
+        a, b = statistics.mean(losses[:q]), statistics.mean(losses[-q:])
+        if a > 0 and b > RISE_FACTOR * a:
+            return Result("warn", f"the loss rose from {a:.4g} (first {q} steps) to {b:.4g} (last {q}): "
+                                       "the LR may be too high, or the loss's sign is flipped", metrics, plots=[plot])
+    return Result("pass", f"loss {losses[0]:.4g} at step {steps[0]}, {losses[-1]:.4g} at step {steps[-1]}; "
+                               "finite, moving, no spikes", metrics, plots=[plot])
