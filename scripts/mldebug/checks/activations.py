@@ -16,7 +16,7 @@ from ..registry import Plot, Result, check
 from ._probe import DEAD_MARGIN, SIG_SAT, TANH_SAT, ActRecord, probe
 
 # Saturation: fraction of a layer's values in the flat tails (|tanh| > 0.97, where the local
-# gradient is < 6% of its peak; evidence/karpathy-makemore-part3.md's saturation measure).
+# gradient is < 6% of its peak (ours: 1 - 0.97^2); evidence/karpathy-makemore-part3.md's measure).
 # The thresholds on the fraction are ours: a healthy Kaiming-gain tanh layer on standardised
 # inputs saturates a few % of values (the zoo's healthy tanh MLP: ~2%); at > 10% a visible
 # share of every gradient is being blocked; above half, most of the layer passes almost none.
@@ -34,8 +34,8 @@ DEAD_FAIL = 0.50
 # on half the inputs is silent on 16 in a row with probability 2^-16, so chance is not the reason.
 MIN_OBS = 16
 # Activation scale: "a good standard deviation for the activations is on the order of 0.5 to 2.0"
-# (evidence/slavv-37-reasons.md, quoting Deeplearning4j). We warn only a factor 10 outside that band
-# on the input of a nonlinearity: GPT-style 0.02-std inits give 0.1-0.6 and are healthy.
+# (evidence/slavv-37-reasons.md, quoting Deeplearning4j). We warn a factor 10 (ours: a margin) outside
+# that band, on the input of a nonlinearity: GPT-style 0.02-std inits give 0.1-0.6 and are healthy.
 SCALE_LOW = 0.05
 SCALE_HIGH = 20.0
 SCALED_KINDS = ("relu", "relu6", "gelu", "silu", "mish", "elu", "leaky_relu", "selu", "celu", "softplus")

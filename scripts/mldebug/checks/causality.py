@@ -22,8 +22,8 @@ from ._inputgrad import fmt, grads, jitter_zero_weights, other_values, tapped_fo
 
 # Leak = gradient mass at positions >= s / gradient mass at position s-1. A correct mask
 # (masked_fill -inf, left padding, unidirectional RNN) gives exactly 0; any open path to the
-# future gives O(0.01-1) (evidence/karpathy-recipe-2019.md: "ensure that your autoregressive
-# model at time t only depends on 1..t-1").
+# future gives O(0.01-1) (ours: an estimate). evidence/karpathy-recipe-2019.md: "ensure that
+# your autoregressive model at time t only depends on 1..t-1".
 FAIL_LEAK = 1e-3   # an additive mask of -10 instead of -inf leaks ~e^-10 = 5e-5: warn, not fail
 WARN_LEAK = 1e-7   # below this: float rounding of a path that cancels, or exp(-1e4)-style masks
 FORWARD_TOL = 1e-5  # forward probe: relative change of earlier outputs that counts as a leak
