@@ -21,7 +21,7 @@ FIXTURES = os.path.join(ROOT, "tests", "audit_fixtures")
 CLEAN = os.path.join(FIXTURES, "clean")
 BROKEN = sorted(os.listdir(os.path.join(FIXTURES, "broken")))
 RULES = {"skill-frontmatter", "skill-length", "link", "anchor", "missing-section", "orphan-section",
-         "lint-section", "evidence-frontmatter", "evidence-uncited", "quote", "section-order"}
+         "lint-section", "evidence-frontmatter", "evidence-uncited", "quote", "section-order", "number"}
 
 
 def problems(root):
@@ -75,6 +75,48 @@ def test_quote_matching_normalises_marks_and_whitespace():
     assert audit.quote_found(audit.normalise("it\u2019s best \u2026 ramp up"), src)
     assert not audit.quote_found(audit.normalise("it's best to start complex"), src)
     assert audit.quotations(audit.normalise('a "two words" and a "three real words" here')) == ["three real words"]
+
+
+def _figs(text):
+    return [f.text for _, f in audit.figures(text)]
+
+
+def test_figures_skip_labels_versions_years_and_names():
+    text = ("Part 3 of section 4.2, issue #12, Python 3.9+, torch 2.13.0, (2019), CIFAR-10, GPT-2, 2-D and "
+            "3-D inputs, log10 and fp16, LR 0, one step (1), then (2); the claims: 16 examples, 0.97, 3e-4, "
+            "-1.3, 95%, 10x, 50k steps, a factor of 10")
+    assert _figs(text) == ["16", "0.97", "3e-4", "1.3", "95%", "10x", "50k", "10"]
+    kinds = {f.text: f.kind for _, f in audit.figures(text)}
+    assert kinds["95%"] == "percent" and kinds["10x"] == "factor" and kinds["0.97"] == "plain"
+    assert [f.kind for _, f in audit.figures("a factor of 10")] == ["factor"]
+
+
+def test_figure_matching_kinds_fractions_and_rounding():
+    vals = audit.quoted_values(audit.normalise(
+        "Ln 50257 is 10.82; 95% of runs; a ratio of 1e-3; decay by 10 on epoch 30; 1,000 steps"))
+    found = lambda t: all(audit.figure_found(f, vals) for _, f in audit.figures(t))
+    assert found("10.8") and found("10.82") and not found("10.9")      # rounding only to the claim's digits
+    assert found("95%") and found("0.95") and found("0.001") and found("1000")
+    assert found("10x") and not found("30x")                           # "by 10" is a factor, epoch 30 is not
+    assert not found("11") and not found("5%")
+
+
+def test_ours_marker_covers_its_clause_up_to_the_marker():
+    text = "We use 16 (ours: measured) and 20 here. Then 30 (ours: a choice). And 40."
+    covered = audit.ours_spans(text)
+    inside = {f.text for off, f in audit.figures(text) if any(a <= off < b for a, b in covered)}
+    assert inside == {"16", "30"}                                       # 20 follows its marker; 40 has none
+    assert audit.ours_spans("a (ours) b 16") == []                     # the marker needs its reason
+
+
+def test_number_problem_names_line_and_figure(tmp_path):
+    root = overlay(tmp_path, "number")
+    (p,) = problems(root)
+    line = (root / p.file).read_text().split("\n")[p.line - 1]
+    assert p.file == "refs/diagnostics.md" and "90%" in line and p.problem.startswith("90% ")
+    audit_ = audit.Audit(root)
+    audit_.run()
+    assert audit_.counts["numbers_checked"] >= 10 and audit_.counts["numbers_ours"] >= 4
 
 
 def test_cli_json_exit_codes_and_no_torch(tmp_path):

@@ -19,7 +19,11 @@ What it checks (each problem is printed as `file:line [rule] problem`):
                       refs/static_analysis.md
   evidence-frontmatter  evidence/*.md have title, author, url, date, accessed, relevance
   evidence-uncited    every evidence file is linked from SKILL.md, README.md or refs/
-  quote               a quotation next to a link to an evidence file appears in that file
+  quote               a quotation next to a link to an evidence file appears in that file's quotes
+                      (its `>` blocks; our own summary below them does not count)
+  number              a figure in a sentence (or table row) that links an evidence file appears in
+                      that file's quotes (its `>` blocks), or is marked as ours: `(ours: how we got it)`
+                      after it in the same sentence or cell (refs/README.md, "Sourced numbers")
 
 Exit status: 0 clean, 1 problems found, 2 bad arguments.
 """
@@ -28,11 +32,13 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import io
 import json
 import os
 import re
 import sys
 import time
+import tokenize
 import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -59,6 +65,7 @@ CONTRACT_ORDER = ("batch-sanity", "init-loss", "init-symmetry", "loss-input", "g
 DRAFT_MIN_AGE_S = 600          # --merge-drafts leaves a draft alone if modified in the last 10 minutes
 EVIDENCE_KEYS = ("title", "author", "url", "date", "accessed", "relevance")
 MIN_QUOTE_WORDS = 3            # shorter "quoted" strings are terms, not quotations
+YEARS = (1990, 2039)           # a bare integer in this range is a date (a source's year), not a claim
 
 EPILOG = """\
 examples:
@@ -293,6 +300,113 @@ def quote_found(quote: str, source: str) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- numbers
+
+# A figure: 16, 0.97, 3e-4, -1.3, 95%, 10x, 50k. Not part of a word (log10, fp16), of a name
+# (CIFAR-10, GPT-2) or of a version (2.13.0, 3.9+), and not a dimension count (2-D).
+_NUM_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:e[-+]?\d+)?)(%|x|×|k)?(?![\w.]\w|\w|\+|-D\b|\.\d)", re.I)
+# words before a number that make it a label, not a claim: "Part 3", "section 4", "Python 3.9"
+_LABEL_BEFORE = re.compile(r"(?:\b(?:part|section|sec\.|chapter|lecture|figure|fig\.|table|page|appendix|issue|"
+                           r"seed|python|pytorch|torch|cuda|numpy|version|release|v)|[§#])\s*$", re.I)
+# the marker for our own figures, "(ours: how we got it)", with one level of nested parentheses
+OURS_RE = re.compile(r"\(ours:\s*[^()]*(?:\([^()]*\)[^()]*)*\)")
+_ABBREV = ("e.g.", "i.e.", "vs.", "cf.", "approx.", "fig.", "sec.", "no.")
+
+
+@dataclass
+class Figure:
+    text: str        # as written: "3e-4", "95%"
+    value: float     # absolute value; k multiplied out
+    kind: str        # "plain", "percent" (95%) or "factor" (10x)
+    decimals: int    # digits after the point as written (0 for integers and 1e-3)
+
+
+def figures(text: str) -> List[Tuple[int, Figure]]:
+    """(offset, figure) for every number in `text` that can be a claim (see _NUM_RE, YEARS)."""
+    out = []
+    for m in _NUM_RE.finditer(text):
+        start = m.start()
+        if start >= 2 and text[start - 1] == "-" and text[start - 2].isalpha():
+            continue                                   # GPT-2, CIFAR-10, top-5: a name
+        if _LABEL_BEFORE.search(text[max(0, start - 12):start]):
+            continue
+        if text[start - 1:start] == "(" and text[m.end():m.end() + 1] == ")" and m.group(0).isdigit():
+            continue                                   # "(2)": an item of a list written inline
+        num, suffix = m.group(1), (m.group(2) or "").lower()
+        value = float(num) * (1000 if suffix == "k" else 1)
+        if not suffix and value in (0.0, 1.0):
+            continue                                   # 0 and 1: structure (LR 0, one step), not a figure
+        if not suffix and num.isdigit() and YEARS[0] <= value <= YEARS[1]:
+            continue                                   # a year
+        mant = num.lower().split("e")[0]
+        kind = {"%": "percent", "x": "factor", "×": "factor"}.get(suffix, "plain")
+        if kind == "plain" and re.search(r"\bfactor (?:of )?$", text[max(0, start - 10):start], re.I):
+            kind = "factor"                            # "a factor 10", "a factor of 10"
+        out.append((start, Figure(m.group(0), value, kind,
+                                  len(mant.split(".")[1]) if "." in mant else 0)))
+    return out
+
+
+def quoted_values(text: str) -> Dict[str, Set[float]]:
+    """Every number in a source's quotes, as absolute values (names like CIFAR-10 included):
+    "plain", "percent" (95%) and "factor" (10x, 10 times, a factor of 10, decay by 10)."""
+    text = text.replace(",", "")
+    vals: Dict[str, Set[float]] = {"plain": set(), "percent": set(), "factor": set()}
+    for m in re.finditer(r"(?<![\w.])(\d+(?:\.\d+)?(?:e[-+]?\d+)?)(%|k\b)?", text, re.I):
+        suffix = (m.group(2) or "").lower()
+        v = float(m.group(1)) * (1000 if suffix == "k" else 1)
+        vals["percent" if suffix == "%" else "plain"].add(v)
+        if re.match(r"\s*(?:x\b|×|times\b|-fold\b)", text[m.end():]) or \
+                re.search(r"\b(?:factor of|by)\s+$", text[max(0, m.start() - 12):m.start()]):
+            vals["factor"].add(v)
+    return vals
+
+
+def figure_found(fig: Figure, values: Dict[str, Set[float]]) -> bool:
+    """The figure is one of the quoted values of its kind, or one rounded to the figure's decimals
+    ("about 10.8" for a quoted 10.82). A percentage matches a quoted percentage or the fraction
+    (95% and 0.95, either way round); a factor (10x) matches only a quoted factor."""
+    if fig.kind == "factor":
+        pools = [(values["factor"], fig.value)]
+    elif fig.kind == "percent":
+        pools = [(values["percent"], fig.value), (values["plain"], fig.value / 100)]
+    else:
+        pools = [(values["plain"], fig.value), (values["percent"], fig.value * 100)]
+    for pool, w in pools:
+        for v in pool:
+            if abs(v - w) <= 1e-9 * max(1.0, w):
+                return True
+            if fig.decimals and fig.kind == "plain" and abs(round(v, fig.decimals) - w) <= 1e-9 * max(1.0, w):
+                return True
+    return False
+
+
+def split_sentences(text: str) -> List[Tuple[int, int]]:
+    """(start, end) of each sentence or clause: split after . ! ? ; followed by a space (not after
+    e.g., i.e., vs.) and at table-cell borders ' | '."""
+    spans, start = [], 0
+    for m in re.finditer(r"(?<=[.!?;])\s+|\s\|\s", text):
+        before = text[max(0, m.start() - 7):m.start()].lower()
+        if m.group(0).strip() != "|" and (before.endswith(_ABBREV) or re.search(r"\b[a-z]\.$", before)):
+            continue
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def ours_spans(text: str) -> List[Tuple[int, int]]:
+    """The text each `(ours: ...)` marker vouches for: from the start of its clause (or the end of
+    the clause's previous marker) to the marker's closing parenthesis."""
+    covered = []
+    for a, b in split_sentences(text):
+        pos = a
+        for m in OURS_RE.finditer(text, a, b):
+            covered.append((pos, m.end()))
+            pos = m.end()
+    return covered
+
+
 # ---------------------------------------------------------------- the audit
 
 class Audit:
@@ -301,8 +415,10 @@ class Audit:
         self.problems: List[Problem] = []
         self.counts = {"markdown_files": 0, "links_checked": 0, "anchors_checked": 0,
                        "check_ids": 0, "diagnostics_sections": 0, "lint_rules": 0,
-                       "evidence_files": 0, "quotes_checked": 0}
+                       "evidence_files": 0, "quotes_checked": 0,
+                       "numbers_checked": 0, "numbers_quoted": 0, "numbers_ours": 0}
         self.files: Dict[Path, MdFile] = {}
+        self._qvals: Dict[Path, Dict[str, Set[float]]] = {}
 
     def add(self, file, line, rule, problem):
         rel = file if isinstance(file, str) else str(file.relative_to(self.root))
@@ -510,11 +626,119 @@ class Audit:
                     self.counts["quotes_checked"] += 1
                     for d in named:
                         if d not in sources:
-                            sources[d] = normalise(d.read_text(encoding="utf-8"))
+                            sources[d] = normalise(self._quote_text(d))
                     if not any(quote_found(q, sources[d]) for d in named):
                         names = ", ".join(sorted(ev[d].name for d in named))
                         short = q if len(q) <= 70 else q[:67] + "..."
                         self.add(f.rel, f.line_of(first), "quote", f"quote \"{short}\" is not in {names}")
+
+    # -- numbers next to evidence links
+    def _quote_text(self, path: Path) -> str:
+        """The quotes of one evidence file: the text of its `>` blocks (not our summary)."""
+        f = self.md(path)
+        text, depth = [], 0
+        for t in f.tokens:
+            depth += (t.type == "blockquote_open") - (t.type == "blockquote_close")
+            if depth and t.type == "inline":
+                text.append(inline_text(t))
+        return " ".join(text)
+
+    def _quote_values(self, path: Path) -> Dict[str, Set[float]]:
+        if path not in self._qvals:
+            self._qvals[path] = quoted_values(normalise(self._quote_text(path)))
+        return self._qvals[path]
+
+    def _claim_text(self, p: Path, toks, sep: str, ev: Dict[Path, Path]) -> Tuple[str, List[Tuple[int, Path]]]:
+        """A unit's text for the number rule: link labels and code spans dropped (they name things),
+        quotations blanked (the quote rule checks them); with the offset of every evidence link."""
+        by_name = {d.name: d for d in ev}
+        parts, marks, n = [], [], 0
+        for i, t in enumerate(toks):
+            if i:
+                parts.append(sep)
+                n += len(sep)
+            in_link = 0
+            for c in t.children or []:
+                piece = ""
+                if c.type == "link_open":
+                    in_link += 1
+                    target = unquote((c.attrGet("href") or "").partition("#")[0])
+                    if target and (p.parent / target).resolve() in ev:
+                        marks.append((n, (p.parent / target).resolve()))
+                elif c.type == "link_close":
+                    in_link -= 1
+                elif c.type in ("softbreak", "hardbreak"):
+                    piece = " "
+                elif c.type in ("text", "code_inline"):
+                    for m in re.findall(r"[\w.-]+\.md", c.content):
+                        if Path(m).name in by_name:
+                            marks.append((n, by_name[Path(m).name]))
+                    piece = c.content if c.type == "text" and not in_link else " code "
+                parts.append(piece)
+                n += len(piece)
+        text = "".join(parts)
+        for a, b in _QUOTE_CHARS.items():
+            if len(b) == 1:                              # same length: the offsets in `marks` stay right
+                text = text.replace(a, b)
+        text = re.sub(r'"([^"]+)"', lambda m: m.group(0) if len(m.group(1).split()) < MIN_QUOTE_WORDS
+                      else '"' + " " * len(m.group(1)) + '"', text)
+        return text, marks
+
+    def _judge(self, text: str, scope: Tuple[int, int], named: Set[Path], covered, where) -> None:
+        """Each figure of text[scope] is in the quotes of a named evidence file, or marked ours."""
+        a, b = scope
+        values: Dict[str, Set[float]] = {"plain": set(), "percent": set(), "factor": set()}
+        for d in named:
+            for kind, vals in self._quote_values(d).items():
+                values[kind] |= vals
+        for off, fig in figures(text[a:b]):
+            self.counts["numbers_checked"] += 1
+            if any(s <= a + off < e for s, e in covered):
+                self.counts["numbers_ours"] += 1
+            elif figure_found(fig, values):
+                self.counts["numbers_quoted"] += 1
+            else:
+                names = ", ".join(sorted(d.name for d in named))
+                file, line = where(fig.text)
+                self.add(file, line, "number", f"{fig.text} is not in the quotes of {names}: quote the "
+                         f"source that gives it, or mark it (ours: how we got it)")
+
+    def numbers(self):
+        ev = {p.resolve(): p for p in self.evidence_files()}
+        for p in self.authored():
+            if p.parent.name == "evidence":
+                continue
+            f = self.md(p)
+            for _, toks, first, _ in f.units():
+                row = first.type == "tr_open"
+                text, marks = self._claim_text(p, toks, " | " if row else " ", ev)
+                if not marks:
+                    continue
+                covered = ours_spans(text)
+                where = lambda needle, f=f, first=first: (f.rel, f.line_of(first, needle))
+                scopes = [(0, len(text))] if row else split_sentences(text)
+                for a, b in scopes:
+                    named = {d for off, d in marks if a <= off <= b}
+                    if named:
+                        self._judge(text, (a, b), named, covered, where)
+        by_name = {d.name: d for d in ev}
+        for py in sorted((self.root / "scripts").rglob("*.py")):
+            self._code_comments(py, by_name)
+
+    def _code_comments(self, py: Path, by_name: Dict[str, Path]):
+        """A comment line that names evidence/<file>.md: its figures are in that file's quotes, or ours."""
+        try:
+            toks = list(tokenize.generate_tokens(io.StringIO(py.read_text(encoding="utf-8")).readline))
+        except (OSError, SyntaxError, tokenize.TokenError):
+            return
+        rel = str(py.relative_to(self.root))
+        for tok in toks:
+            if tok.type != tokenize.COMMENT:
+                continue
+            named = {by_name[m] for m in re.findall(r"evidence/([\w.-]+\.md)", tok.string) if m in by_name}
+            if named:
+                text = re.sub(r"[\w./-]*evidence/[\w.-]+\.md|refs/[\w./#-]+", " ", tok.string.lstrip("#"))
+                self._judge(text, (0, len(text)), named, ours_spans(text), lambda _n, line=tok.start[0]: (rel, line))
 
     def run(self) -> List[Problem]:
         self.skill()
@@ -523,6 +747,7 @@ class Audit:
         self.lint_rules()
         self.evidence()
         self.quotes()
+        self.numbers()
         return self.problems
 
 
@@ -650,7 +875,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         c = audit.counts
         print(f"audit: {len(problems)} problem(s); {c['markdown_files']} Markdown files, {c['links_checked']} links "
               f"({c['anchors_checked']} anchors), {c['check_ids']} check ids, {c['diagnostics_sections']} sections, "
-              f"{c['evidence_files']} evidence files, {c['quotes_checked']} quotes checked in {seconds}s",
+              f"{c['evidence_files']} evidence files, {c['quotes_checked']} quotes, {c['numbers_checked']} sourced numbers "
+              f"({c['numbers_quoted']} quoted, {c['numbers_ours']} ours) checked in {seconds}s",
               file=sys.stderr)
     return EXIT_FAIL if problems else EXIT_OK
 
