@@ -728,7 +728,10 @@ class Audit:
     def _code_comments(self, py: Path, by_name: Dict[str, Path]):
         """A comment line that names evidence/<file>.md: its figures are in that file's quotes, or ours."""
         try:
-            toks = list(tokenize.generate_tokens(io.StringIO(py.read_text(encoding="utf-8")).readline))
+            source = py.read_text(encoding="utf-8")
+            if "evidence/" not in source:
+                return                                   # most modules: no need to tokenize
+            toks = list(tokenize.generate_tokens(io.StringIO(source).readline))
         except (OSError, SyntaxError, tokenize.TokenError):
             return
         rel = str(py.relative_to(self.root))
