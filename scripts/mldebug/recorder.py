@@ -32,6 +32,7 @@ from torch.nn.modules import module as module_mod
 
 from torch.utils.data import dataloader as dataloader_mod
 
+from .phases import Structure
 from .capture import _loss_side_suspects, _reachable, capture_first_step, first_nonfinite_module
 from .losscapture import LossCall, LossTrace, _Recorder
 from .tensors import leaves, named_leaves
@@ -44,6 +45,9 @@ _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 
 MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm, nn.MultiheadAttention,
                   nn.modules.instancenorm._InstanceNorm)
+
+
+_ABSENT = object()
 
 
 class StopTrace(BaseException):
@@ -108,6 +112,8 @@ class StepRecord:
     carried: bool = False           # grads at this step still held the previous step's
     zeroed: bool = False            # grads were zeroed after the backward, before the step
     discarded: bool = False         # a backward pass's grads were zeroed before they were used
+    held_no_grad: bool = False      # none of the optimizer's parameters had a gradient (frozen / not in the loss)
+    phase: int = 1                  # the phase (phases.py) this step belongs to
 
 
 @dataclass
@@ -173,7 +179,7 @@ class _LossRecorder(_Recorder):
 
 
 class Tracer:
-    def __init__(self, steps: int = 50, script: Optional[str] = None):
+    def __init__(self, steps: Optional[int] = 50, script: Optional[str] = None):
         self.max_steps = steps
         self.script = os.path.abspath(script) if script else None
         self.keep_going = False
@@ -207,6 +213,8 @@ class Tracer:
         self._pre_buffers = None
         self.loaders: List[LoaderRecord] = []
         self._last_loader: Optional[LoaderRecord] = None   # yielded a batch no forward has used yet
+        self.struct = Structure(self)   # phases: model / optimizer / scheduler changes (phases.py)
+        self._window_tops: Dict[int, nn.Module] = {}       # top-level modules run with grad since the last step
 
     # ------------------------------------------------------------------ install / remove
     def open(self) -> None:
@@ -222,6 +230,7 @@ class Tracer:
         self._patch(dataloader_mod.DataLoader, "__iter__", self._wrap_loader_iter(dataloader_mod.DataLoader.__iter__))
         base_iter = dataloader_mod._BaseDataLoaderIter
         self._patch(base_iter, "__next__", self._wrap_loader_next(base_iter.__next__))
+        self.struct.install(self._patch)
         self._recorder = _LossRecorder(self._loss_trace)
         self._recorder.__enter__()
 
@@ -231,7 +240,10 @@ class Tracer:
             h.remove()
         self._handles.clear()
         for owner, name, orig in reversed(self._patched):
-            setattr(owner, name, orig)
+            if orig is _ABSENT:   # the attribute was inherited: remove ours, the base's shows again
+                delattr(owner, name)
+            else:
+                setattr(owner, name, orig)
         self._patched.clear()
         if self._recorder is not None:
             self._recorder.on = False
@@ -258,7 +270,7 @@ class Tracer:
             pass
 
     def _patch(self, owner, name, new):
-        self._patched.append((owner, name, getattr(owner, name)))
+        self._patched.append((owner, name, owner.__dict__[name] if name in owner.__dict__ else _ABSENT))
         setattr(owner, name, new)
 
     # ------------------------------------------------------------------ forward
@@ -274,6 +286,8 @@ class Tracer:
             return
         if not _has_params(module):
             return
+        if torch.is_grad_enabled():
+            self._window_tops[id(module)] = module
         if self._last_loader is not None:  # the first forward after a batch tells what the batch is for
             if torch.is_grad_enabled() and module.training:
                 self._last_loader.train_batches += 1
@@ -487,9 +501,11 @@ class Tracer:
             return
         if self.primary is None:
             self.primary = opt
-        if opt is not self.primary and self.capture is not None and \
-                {id(p) for g in opt.param_groups for p in g["params"]} == self.capture["held"]:
-            self.primary = self.capture["optimizer"] = opt  # the script rebuilt its optimizer: follow the new one
+        switched = False
+        if opt is not self.primary and self.capture is not None and self._rebuilt(opt):
+            self.struct.switch(self.primary, opt)  # the script rebuilt its optimizer: follow the new one
+            self.primary = self.capture["optimizer"] = opt
+            switched = True
         if opt is not self.primary:
             self.other_optimizers.add(id(opt))
             self.other_opt_params.update(id(p) for g in opt.param_groups for p in g["params"])
@@ -503,6 +519,7 @@ class Tracer:
                 self._capture(opt)
             except Exception as e:  # never break the user's run: report it instead
                 self.capture_error = f"{type(e).__name__}: {e}"
+            self.struct.first_step()
             self._stop_recorder()
             self._loss_trace.calls = []
             self._loss_trace.producers.clear()
@@ -515,9 +532,6 @@ class Tracer:
         if model is not None:
             rec.model_training = model.training
             rec.eval_sensitive = [n for n, m in self._sensitive if not m.training]
-            for p in model.parameters():
-                if p.grad is not None:
-                    self.ever_grad.add(id(p))
         rec.backwards = len(self.window_losses)
         if self.window_losses:
             rec.loss = float(torch.stack([v.float() for v in self.window_losses]).mean())
@@ -528,11 +542,24 @@ class Tracer:
             if all(g is None for g in gs) or not any(
                     torch.stack([g.ne(0).any() for g in gs if g is not None]).tolist()):
                 rec.zeroed = True
-        elif self.probes and rec.backwards:
-            if all(pr.param.grad is None for pr in self.probes):
-                rec.zeroed = True
         rec.carried = any(pr.carry for pr in self.probes)
+        if model is not None:
+            self.struct.at_step(opt, rec, switched)   # phases, parameters no optimizer holds
         self._cur = rec
+
+    def _rebuilt(self, opt) -> bool:
+        """Is `opt` a rebuild of the followed optimizer: the same parameters, or built after the
+        first step over parameters of the followed model (a new phase: a new head, unfrozen layers)?"""
+        if id(opt) in self.other_optimizers:
+            return False
+        ids = {id(p) for g in opt.param_groups for p in g["params"]}
+        if ids == self.capture["held"]:
+            return True
+        r = self.struct.optimizers.get(opt)
+        model = self.capture.get("model")
+        if r is None or r.step < 1 or model is None:
+            return False
+        return any(id(p) in ids for p in model.parameters())
 
     def _post_step(self, opt, args, kwargs):
         if not self.active or opt is not self.primary or self._cur is None:
@@ -546,7 +573,7 @@ class Tracer:
             pr.ref, pr.ver = _state(pr.param)
             pr.held_since_step = pr.param.grad is not None
             pr.carry = pr.contrib = False
-        if self.steps >= self.max_steps:
+        if self.max_steps is not None and self.steps >= self.max_steps:
             self.finish()
             if not self.keep_going:
                 raise StopTrace()

@@ -40,17 +40,20 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ml-debug trace",
-                usage="ml-debug trace [--steps N] [--json] [--out DIR] [--causal-dim D] [--continue] "
+                usage="ml-debug trace [--steps N|all] [--json] [--out DIR] [--causal-dim D] [--continue] "
                       "-- SCRIPT [ARGS...]",
                 description="Run your training script unmodified, watch its first N optimizer steps, then run "
                             "the doctor's checks on the model, batch and loss it captured, plus live checks: "
                             "train-mode, grad-accumulation, lr-trace, param-coverage, loss-trace, ... "
                             "What each id means: refs/diagnostics.md#<id>.",
                 epilog="examples:\n  python scripts/trace.py -- train.py --epochs 3\n"
-                       "  python scripts/trace.py --steps 20 --json -- train.py > report.json\n\n"
+                       "  python scripts/trace.py --steps 20 --json -- train.py > report.json\n"
+                       "  python scripts/trace.py --steps all -- train.py --epochs 2   # the whole run, every live check on\n\n"
                        "exit status: 0 no check failed, 1 a check failed, 2 bad arguments or no such script.",
                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"optimizer steps to watch (default {DEFAULT_STEPS})")
+    p.add_argument("--steps", type=_steps, default=DEFAULT_STEPS, metavar="N|all",
+                   help=f"optimizer steps to watch (default {DEFAULT_STEPS}); `all`: the whole run, every live "
+                        "check on until the script ends (implies --continue)")
     p.add_argument("--json", action="store_true", help="print one JSON report on stdout and nothing else")
     p.add_argument("--out", metavar="DIR", help="also write report.json, report.md and plots to DIR")
     p.add_argument("--causal-dim", type=int, default=None, metavar="D",
@@ -65,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _steps(text: str) -> Optional[int]:
+    """`--steps N` or `--steps all` (None: no limit)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of steps or 'all', got {text!r}")
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--steps must be >= 1 or 'all', got {n}")
+    return n
+
+
 def split_argv(argv: List[str]):
     """Our flags before `--`, the script and its arguments after it (`--` may be left out)."""
     if "--" in argv:
@@ -74,8 +90,9 @@ def split_argv(argv: List[str]):
 
 
 # ---------------------------------------------------------------------------- running the script
-def run_script(script: str, args: List[str], steps: int, keep_going: bool = False):
-    """Run the script under a Tracer. Returns (tracer, how it ended, error line or None, seconds)."""
+def run_script(script: str, args: List[str], steps: Optional[int], keep_going: bool = False):
+    """Run the script under a Tracer (`steps` None: the whole run). Returns (tracer, how it ended,
+    error line or None, seconds)."""
     import torch  # noqa: F401  (torch must be importable before hooks go in)
     from .target import describe_exception
     from .recorder import StopTrace, Tracer
@@ -83,7 +100,7 @@ def run_script(script: str, args: List[str], steps: int, keep_going: bool = Fals
     path = os.path.abspath(script)
     folder = os.path.dirname(path)
     tracer = Tracer(steps, path)
-    tracer.keep_going = keep_going
+    tracer.keep_going = keep_going or steps is None
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     before = set(sys.modules)
     ended, error = "finished", None
@@ -131,9 +148,12 @@ def live_entries(tracer, why_not: Optional[str]) -> List[Dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- the whole trace
-def trace(script: str, args: Optional[List[str]] = None, steps: int = DEFAULT_STEPS, keep_going: bool = False,
-          causal_dim: Optional[int] = None, seed: int = 0) -> Dict[str, Any]:
-    """Trace a script; return the report (with private `_details`/`_plots` keys; see runner.public)."""
+def trace(script: str, args: Optional[List[str]] = None, steps: Optional[int] = DEFAULT_STEPS,
+          keep_going: bool = False, causal_dim: Optional[int] = None, seed: int = 0) -> Dict[str, Any]:
+    """Trace a script (`steps` None or "all": the whole run, as `--steps all`); return the report (with
+    private `_details`/`_plots` keys; see runner.public)."""
+    if isinstance(steps, str):
+        steps = _steps(steps)
     import torch
     from . import registry
     from .cli import stdout_to_stderr
@@ -208,8 +228,6 @@ def main(argv: Optional[List[str]] = None) -> int:
             parser.error("no script after `--`")
         args = parser.parse_args(ours + ["--", rest[0]])
         args.args = rest[1:]
-    if args.steps < 1:
-        parser.error(f"--steps must be >= 1, got {args.steps}")
     if not os.path.isfile(args.script):
         msg = f"script not found: {args.script}"
         print(f"ml-debug trace: error: {msg}", file=sys.stderr)

@@ -41,14 +41,14 @@ def check(tracer) -> Result:
         metrics.update({"nonfinite_step": nf["step"], "nonfinite_value": str(nf["value"])})
         if nf.get("first_module"):
             metrics["first_nonfinite_module"] = nf["first_module"]
-        return Result("fail", f"the loss was {nf['value']} at step {nf['step']}"
+        return Result("fail", f"the loss was {nf['value']} at step {nf['step']}{tracer.struct.where_phase(nf['step'])}"
                                    + (f"; {'; '.join(where)}" if where else ""), metrics, plots=[plot])
     if not losses:
         raise Skip("no scalar loss was backpropagated before the optimizer steps")
     bad = [st for st, x in zip(steps, losses) if not math.isfinite(x)]
     if bad:
         return Result("fail", f"the loss was non-finite at {len(bad)} of {len(losses)} steps (first at step "
-                                   f"{bad[0]}); run nan-source on the model", metrics, plots=[plot])
+                                   f"{bad[0]}{tracer.struct.where_phase(bad[0])}); run nan-source on the model", metrics, plots=[plot])
     if len(losses) >= FLAT_MIN_STEPS:
         spread = max(losses) - min(losses)
         if spread <= FLAT_REL * max(abs(x) for x in losses):

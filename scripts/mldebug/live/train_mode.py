@@ -40,11 +40,12 @@ def check(tracer) -> Result:
             return Result("fail",
                           f"optimizer stepped {len(eval_steps)} of {n} times with the model in eval mode, "
                           f"so {', '.join(kinds)} behave as at inference while it trains; first at step {first}"
+                          f"{tracer.struct.where_phase(first)}"
                           f"{how}{back}. Call model.train() after evaluating", metrics,
                           [f"eval-mode steps: {eval_steps[:20]}{' ...' if len(eval_steps) > 20 else ''}"])
         return Result("warn",
                       f"optimizer stepped {len(eval_steps)} of {n} times with the model in eval mode (first at step "
-                      f"{first}{how}); it has no dropout or BatchNorm, so this only matters if your code reads "
+                      f"{first}{tracer.struct.where_phase(first)}{how}); it has no dropout or BatchNorm, so this only matters if your code reads "
                       "self.training. Call model.train() after evaluating", metrics)
     partial = [r for r in recs if r.eval_sensitive]
     if partial:
