@@ -115,6 +115,7 @@ class SchedRecord:
     first_call_step: Optional[int] = None   # optimizer steps done at its first / last step() call
     last_call_step: Optional[int] = None
     sites: Dict[str, int] = field(default_factory=dict)    # 'where' of the step() calls -> count
+    cls_obj: Any = None       # its class (to replay a copy)
     state: Optional[Dict[str, Any]] = None  # its __dict__ (minus the optimizer) before the first step()
     groups: Optional[List[Dict[str, Any]]] = None          # its optimizer's param-group settings then
 
@@ -308,7 +309,7 @@ class Structure:
                     params.update(_lambda_params(sched))
                     rec = SchedRecord(len(st.schedulers), weakref.ref(sched), type(sched).__name__,
                                       user_where(skip_self=sched), st.tracer.steps,
-                                      weakref.ref(sched.optimizer), params)
+                                      weakref.ref(sched.optimizer), params, cls_obj=type(sched))
                     st.schedulers.append(rec)
                     st._sched_of[sched] = rec
                 except Exception:

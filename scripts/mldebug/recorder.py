@@ -32,12 +32,17 @@ from torch.nn.modules import module as module_mod
 
 from torch.utils.data import dataloader as dataloader_mod
 
+from .lossterms import weigh
 from .phases import Structure
+from .replay import Tape
+from .replay import build as build_replay
 from .capture import _loss_side_suspects, _reachable, capture_first_step, first_nonfinite_module
 from .losscapture import LossCall, LossTrace, _Recorder
 from .tensors import leaves, named_leaves
 
 MAX_WINDOW_CALLS = 32    # top-level module calls remembered between two steps
+MAX_RECORDS = 100_000    # step records kept; past this, every other unflagged record of the older half goes
+MAX_MODE_CHANGES = 1024  # mode switches kept (the first ones: they explain the first eval-mode step)
 MAX_LOADERS = 32         # DataLoaders recorded (a script that builds one per step keeps the first ones)
 MAX_BATCH_CLONE = 64 * 2**20  # bytes: a loader's first batch is kept (cloned) only up to this size
 _TORCH_DIR = os.path.dirname(torch.__file__)
@@ -48,6 +53,9 @@ MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm
 
 
 _ABSENT = object()
+
+
+_NONE: list = []   # shared empty list (most steps have no eval-mode submodule)
 
 
 class StopTrace(BaseException):
@@ -99,6 +107,7 @@ class Backward:
     loss: Optional[torch.Tensor]      # the tensor backward() was called on (kept only until capture)
     value: Optional[torch.Tensor]     # detached scalar value
     loss_calls: List[LossCall] = field(default_factory=list)  # torch loss calls that feed it
+    tape: Any = None                  # replay.Call list since the previous backward (newest backward only)
 
 
 @dataclass
@@ -171,11 +180,15 @@ class _LossRecorder(_Recorder):
     def __init__(self, trace: LossTrace):
         super().__init__(trace)
         self.on = True
+        self.tape = None   # replay.Tape: calls outside modules, for a hand-written loss (until step 1)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if not self.on:
             return func(*args, **(kwargs or {}))
-        return super().__torch_function__(func, types, args, kwargs)
+        out = super().__torch_function__(func, types, args, kwargs)
+        if self.tape is not None:
+            self.tape.add(func, args, kwargs, out)
+        return out
 
 
 class Tracer:
@@ -204,6 +217,7 @@ class Tracer:
         self._handles = []
         self._patched = []
         self._in_backward = False
+        self._bw_norms: List[torch.Tensor] = []   # per backward since the last step: norms of the grads it wrote
         self._in_step = False
         self._train_depth = 0
         self._loss_trace = LossTrace()
@@ -211,9 +225,12 @@ class Tracer:
         self._cur: Optional[StepRecord] = None
         self._sensitive: List[tuple] = []
         self._pre_buffers = None
+        self.thinned = False            # records were thinned (over MAX_RECORDS steps)
         self.loaders: List[LoaderRecord] = []
         self._last_loader: Optional[LoaderRecord] = None   # yielded a batch no forward has used yet
         self.struct = Structure(self)   # phases: model / optimizer / scheduler changes (phases.py)
+        self._tape: Optional[Tape] = None
+        self.loss_terms: list = []      # lossterms.Term of the last backward before step 1
         self._window_tops: Dict[int, nn.Module] = {}       # top-level modules run with grad since the last step
 
     # ------------------------------------------------------------------ install / remove
@@ -232,6 +249,7 @@ class Tracer:
         self._patch(base_iter, "__next__", self._wrap_loader_next(base_iter.__next__))
         self.struct.install(self._patch)
         self._recorder = _LossRecorder(self._loss_trace)
+        self._recorder.tape = self._tape = Tape(self)
         self._recorder.__enter__()
 
     def close(self) -> None:
@@ -284,6 +302,8 @@ class Tracer:
         self.depth = max(0, self.depth - 1)
         if self.depth or not self.active:
             return
+        if self.capture is None and self._tape is not None:
+            self._tape.add_module(module, args, kwargs, output)
         if not _has_params(module):
             return
         if torch.is_grad_enabled():
@@ -363,7 +383,8 @@ class Tracer:
         def train(module, mode=True):
             if tracer._train_depth == 0 and tracer.active and isinstance(mode, bool) and _has_params(module):
                 if module.training != mode or any(m.training != mode for m in module.children()):
-                    tracer.mode_changes.append((tracer.steps, weakref.ref(module), mode, caller_where()))
+                    if len(tracer.mode_changes) < MAX_MODE_CHANGES:
+                        tracer.mode_changes.append((tracer.steps, weakref.ref(module), mode, caller_where()))
             tracer._train_depth += 1
             try:
                 return orig(module, mode)
@@ -424,7 +445,19 @@ class Tracer:
             found += _reachable(loss.grad_fn, targets, exclude=found)
             feeding = found
         self.seq += 1
-        self.backwards.append(Backward(self.seq, loss, value, feeding))
+        tape = self._tape.take() if self._tape is not None else []
+        if loss.requires_grad:
+            rec, on = self._recorder, self._recorder.on if self._recorder is not None else False
+            if rec is not None:
+                rec.on = False
+            try:
+                self.loss_terms = weigh(loss, feeding, tape)
+            finally:
+                if rec is not None:
+                    rec.on = on
+        for b in self.backwards:   # only the newest backward keeps its calls (the one captured)
+            b.tape = None
+        self.backwards.append(Backward(self.seq, loss, value, feeding, tape))
         if len(self.backwards) > MAX_WINDOW_CALLS:
             del self.backwards[0]
 
@@ -458,6 +491,7 @@ class Tracer:
     def _probes_after_backward(self, pre):
         if not pre:
             return
+        written = []
         for pr, (ref, ver) in zip(self.probes, pre):
             g = pr.param.grad
             if g is not None and not _same(pr.param, ref, ver):
@@ -465,7 +499,18 @@ class Tracer:
                     pr.carry = True
                     pr.held_since_step = False
                 pr.contrib = True
+                written.append(g)
             pr.ref, pr.ver = _state(pr.param)
+        if written and len(self._bw_norms) < MAX_WINDOW_CALLS:
+            with torch.no_grad():   # what this backward wrote; read only if the step later sees zeros (no sync)
+                try:
+                    self._bw_norms.append(torch.stack([n.float() for n in torch._foreach_norm(written)]))
+                except Exception:
+                    self._bw_norms.append(torch.stack([g.abs().amax().float() for g in written]))
+
+    def _bw_nonzero(self) -> bool:
+        """Did a backward since the last step write a non-zero gradient into a probe?"""
+        return not self._bw_norms or any(bool((n > 0).any()) for n in self._bw_norms)
 
     # ------------------------------------------------------------------ optimizer steps
     def _pre_step(self, opt, args, kwargs):
@@ -520,32 +565,61 @@ class Tracer:
             except Exception as e:  # never break the user's run: report it instead
                 self.capture_error = f"{type(e).__name__}: {e}"
             self.struct.first_step()
+            if self._tape is not None:
+                self._tape.on = False
             self._stop_recorder()
+            self._build_replay()
             self._loss_trace.calls = []
             self._loss_trace.producers.clear()
             for b in self.backwards:
-                b.loss = None
+                b.loss = b.tape = None
+            self._tape = None
         rec = self._cur or StepRecord(step, [], True, [], 0, None)
         rec.step = step
         rec.lrs = [float(g["lr"]) for g in opt.param_groups]
         model = self.capture["model"] if self.capture else None
         if model is not None:
             rec.model_training = model.training
-            rec.eval_sensitive = [n for n, m in self._sensitive if not m.training]
+            rec.eval_sensitive = [n for n, m in self._sensitive if not m.training] or _NONE
         rec.backwards = len(self.window_losses)
         if self.window_losses:
             rec.loss = float(torch.stack([v.float() for v in self.window_losses]).mean())
         # grads zeroed after this window's backward passes, before the step?
+        # (only when something touched them after the backward: zero_grad, clipping, unscaling)
         contrib = [pr for pr in self.probes if pr.contrib]
-        if contrib:
+        if contrib and not all(_same(pr.param, pr.ref, pr.ver) for pr in contrib):
             gs = [pr.param.grad for pr in contrib]
-            if all(g is None for g in gs) or not any(
-                    torch.stack([g.ne(0).any() for g in gs if g is not None]).tolist()):
+            if all(g is None for g in gs):
                 rec.zeroed = True
+            elif not any(torch.stack([g.ne(0).any() for g in gs if g is not None]).tolist()) and self._bw_nonzero():
+                rec.zeroed = True   # the backward made non-zero gradients; the step saw zeros
         rec.carried = any(pr.carry for pr in self.probes)
         if model is not None:
             self.struct.at_step(opt, rec, switched)   # phases, parameters no optimizer holds
         self._cur = rec
+
+    def _build_replay(self) -> None:
+        """A replayable hand-written loss (replay.py), when the loss is no torch loss call on the output."""
+        cap = self.capture
+        if not cap or cap.get("model") is None or cap.get("backward") is None:
+            return
+        if (cap.get("loss_match") or {}).get("kind") == "model-output":
+            return
+        try:
+            rep, why = build_replay(cap["call"], cap["backward"], cap["backward"].tape or [], cap["model"])
+        except Exception as e:  # never break the user's run
+            rep, why = None, f"building the replay raised {type(e).__name__}: {e}"
+        cap["replay"], cap["replay_why"] = rep, why
+
+    def _thin(self) -> None:
+        """Bounded memory over long runs: drop every other record of the older half, keeping those
+        that flag something (eval mode, carried/zeroed/discarded gradients, no gradient)."""
+        half = len(self.records) // 2
+        old = self.records[:half]
+        keep = [r for i, r in enumerate(old) if i % 2 == 0 or not r.model_training or r.eval_sensitive or r.carried
+                or r.zeroed or r.discarded or r.held_no_grad or r.loss is None or r.loss != r.loss]
+        self.records = keep + self.records[half:]
+        self.thinned = True
 
     def _rebuilt(self, opt) -> bool:
         """Is `opt` a rebuild of the followed optimizer: the same parameters, or built after the
@@ -565,9 +639,12 @@ class Tracer:
         if not self.active or opt is not self.primary or self._cur is None:
             return
         self.records.append(self._cur)
+        if len(self.records) > MAX_RECORDS:
+            self._thin()
         self.steps += 1
         self._cur = StepRecord(self.steps + 1, [], True, [], 0, None)
         self.window_losses = []
+        self._bw_norms = []
         self.calls = [c for c in self.calls[-2:]] if self.capture is None else self.calls[-1:]
         for pr in self.probes:
             pr.ref, pr.ver = _state(pr.param)

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 DOCTOR_IDS = ("batch-sanity", "init-symmetry", "loss-input", "init-loss", "grad-flow", "nan-source",
               "activations", "batch-independence", "causality", "eval-mode", "update-ratio")
 LOSS_FREE_IDS = ("activations", "batch-independence", "causality", "eval-mode")
+REPLAY_SKIPS = ("init-loss", "loss-input")   # need a known loss kind: skipped on a replayed hand-written loss
 
 
 def _batched(obj, B) -> bool:
@@ -93,11 +94,20 @@ def build_target(tracer, script: str, causal_dim: Optional[int]):
             notes.append(f"the backpropagated loss ({match['total']:.4g}) also scales or adds to the "
                          f"{match['kind']} term ({match['value']:.4g}); the checks use that term alone")
     else:
-        loss_known = False
+        rep = cap.get("replay")   # a hand-written loss: replay.py replays it from the model's output
+        ok, why = rep.verify(cap["output"]) if rep is not None else (False, cap.get("replay_why"))
+        if ok:
+            loss_fn, loss_from = rep.loss_fn, rep.describe()
+            cap["loss_mode"] = "replay"
+            notes.extend(rep.notes)
+        else:
+            loss_known = False
 
-        def loss_fn(outputs, _t):  # a stand-in so forward-only checks can run; never judged
-            return prediction_of(outputs).float().mean()
-        loss_from = None
+            def loss_fn(outputs, _t):  # a stand-in so forward-only checks can run; never judged
+                return prediction_of(outputs).float().mean()
+            loss_from = None
+            if why:
+                notes.append(f"the hand-written loss could not be replayed: {why}")
 
     make_optimizer = None
     if cap.get("opt_groups"):
@@ -116,7 +126,7 @@ def build_target(tracer, script: str, causal_dim: Optional[int]):
     target = target_from_objects(model=snapshot, batch=(inputs, targets), loss_fn=loss_fn,
                                  make_optimizer=make_optimizer, forward=forward, causal_dim=causal_dim,
                                  name=script)
-    if loss_known and match["kind"] != "model-output":  # the rebuilt loss must give the value seen in the run
+    if loss_known and match["kind"] not in ("model-output", "unknown"):  # must give the run's value
         try:
             v = float(loss_fn(cap["output"], targets).detach())
             same = (math.isnan(v) and math.isnan(match["value"])) or v == match["value"] or \
@@ -173,6 +183,11 @@ def doctor_entries(tracer, script: str, causal_dim: Optional[int], seed: int, wh
         (f" (saw {', '.join(seen['seen'])})" if seen.get("seen") else "") + ": {id} can't model it"
     run = [s for s in specs if loss_known or s.id in LOSS_FREE_IDS]
     skips = {}
+    if tracer.capture.get("loss_mode") == "replay":   # backward-only checks run; these need the loss kind
+        for cid in REPLAY_SKIPS:
+            skips[cid] = (f"the loss is hand-written, not a torch loss function, so {cid} has no expected value "
+                          "or input kind to compare with; the checks that need only a backward ran on its replay")
+        run = [s for s in run if s.id not in skips]
     step_params = inspect.signature(tracer.capture["opt_type"].step).parameters
     if "closure" in step_params and step_params["closure"].default is inspect.Parameter.empty:
         skips["update-ratio"] = (f"{tracer.capture['opt_type'].__name__} steps only with a closure that re-evaluates "

@@ -16,6 +16,53 @@ SPIKE_FACTOR = 5.0       # a step's loss > 5x the median of the 10 before it, an
 SPIKE_WINDOW = 10
 RISE_FACTOR = 2.0        # mean of the last quarter > 2x the first quarter's: the loss went up
 RISE_MIN_STEPS = 12
+# Floor rule (ours): CE, BCE, MSE, L1/Huber and KL terms are >= 0 (lossterms.FLOOR_ZERO). A total
+# built from them with plus signs never goes below 0; one that stays below -5% of its starting size
+# over the last quarter of the steps and is still falling there has a term with a flipped sign.
+FLOOR_MARGIN = 0.05      # below the floor by more than this fraction of |loss at step 1|
+FLOOR_MIN_STEPS = 8      # steps with a finite loss needed before judging the floor
+_SYMBOLS = {"mul": "*", "rmul": "*", "sub": "-", "rsub": "-", "add": "+", "radd": "+", "truediv": "/",
+            "rtruediv": "/", "div": "/", "neg": "unary -"}
+
+
+def _term_name(t) -> str:
+    if t.kind != "scalar":
+        return t.name
+    for k, sym in _SYMBOLS.items():
+        if t.name.startswith(f"the scalar made by {k} ") or t.name == f"the scalar made by {k}":
+            return t.name.replace(f"made by {k}", f"made by `{sym}`", 1)
+    return t.name
+
+
+def through_floor(tracer, steps, losses):
+    """(summary, metrics) when the loss keeps falling below the floor its recognised terms set, else None."""
+    terms = getattr(tracer, "loss_terms", None) or []
+    floored = [t for t in terms if t.floor is not None]
+    fin = [(st, x) for st, x in zip(steps, losses) if math.isfinite(x)]
+    if not floored or len(fin) < FLOOR_MIN_STEPS:
+        return None
+    scale = max(abs(fin[0][1]), 1e-8)
+    q = max(2, len(fin) // 4)
+    last, prev = [x for _, x in fin[-q:]], [x for _, x in fin[-2 * q:-q]]
+    if not all(x < -FLOOR_MARGIN * scale for x in last) or not statistics.mean(last) < statistics.mean(prev):
+        return None
+    first_neg = next(st for st, x in fin if x < 0)
+    known = ", ".join(f"{t.name} (weight {t.weight:+.3g})" for t in floored[:3])
+    neg = [t for t in floored if t.weight < 0]
+    if neg:
+        who = f"{neg[0].name} enters the total with weight {neg[0].weight:+.3g}, so the more it grows the lower the loss"
+    else:
+        cands = [t for t in terms if t.kind == "scalar" and t.weight * t.value < 0]
+        who = ("a term outside them enters with a flipped sign" +
+               (f", probably {_term_name(cands[0])} (value {cands[0].value:.3g} at step 1, weight "
+                f"{cands[0].weight:+.3g} in the total)" if cands else ""))
+    text = (f"the loss fell through its floor: its recognised terms {known} are >= 0, yet the loss went below 0 at "
+            f"step {first_neg} and kept falling (to {fin[-1][1]:.4g} at step {fin[-1][0]}): {who}. A KL, "
+            "reconstruction or penalty term belongs in the loss with a plus sign")
+    return text, {"first_negative_step": first_neg, "loss_min": min(x for _, x in fin),
+                  "floor_terms": [t.name for t in floored]}
+
+
 
 
 @live_check("loss-trace", "non-finite, flat or spiking loss", order=140)
@@ -28,6 +75,13 @@ def check(tracer) -> Result:
     metrics: dict = {"steps": len(losses)}
     if losses:
         metrics.update({"loss_first": losses[0], "loss_last": losses[-1]})
+    floor = through_floor(tracer, steps, losses)
+    if floor is not None:
+        metrics.update(floor[1])
+        text = floor[0]
+        if nf is not None:
+            text += f"; it became {nf['value']} at step {nf['step']}"
+        return Result("fail", text, metrics, plots=[plot])
     if nf is not None:
         where = []
         if nf.get("bad_inputs"):
