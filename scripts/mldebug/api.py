@@ -20,6 +20,8 @@ from .context import DEFAULT_BUDGET, Context, model_loss
 from .runner import public, run_checks, select
 from .target import Target, TargetError, load_target
 from .tensors import clone, leaves, preserved_rng
+from .unwrap import UnsupportedWrapper, plain_copy
+from .unwrap import describe as describe_chain
 
 
 class Report(dict):
@@ -70,12 +72,16 @@ def target_from_objects(model=None, build_model: Optional[Callable] = None, batc
     elif model is not None:
         if not isinstance(model, torch.nn.Module):
             raise TargetError(f"model= must be a torch.nn.Module, got {type(model).__name__}")
-        try:
-            frozen = copy.deepcopy(model)  # a snapshot now: later changes by the caller don't leak in
+        try:  # a snapshot now: later changes by the caller don't leak in; wrappers (DDP, compile) taken off
+            frozen, chain = plain_copy(model)
+        except UnsupportedWrapper as e:
+            raise TargetError(f"model=: {e}") from None
         except Exception as e:
             raise TargetError(f"model= could not be deep-copied ({type(e).__name__}: {e}); "
                               "pass build_model= instead") from None
         ns["build_model"] = lambda: copy.deepcopy(frozen)
+        if chain:
+            ns["build_model"]._mldebug_unwrapped = describe_chain(chain, frozen)
     if get_batch is not None:
         ns["get_batch"] = get_batch
     elif batch is not None:

@@ -172,6 +172,7 @@ class Context:
         if not isinstance(model, nn.Module):
             raise TargetError(f"target {name}: build_model() returned {type(model).__name__}, "
                               "not a torch.nn.Module")
+        model = self._unwrapped(model)
         params = list(model.parameters())
         if not params:
             raise TargetError(f"target {name}: build_model() returned a {type(model).__name__} with no "
@@ -210,6 +211,20 @@ class Context:
         if dt in REDUCED and not self.native_dtype:
             self._try_float32()
 
+    def _unwrapped(self, model: nn.Module) -> nn.Module:
+        """The plain model inside a DDP / compiled / FSDP2 / Accelerate-prepared one (unwrap.py), copied."""
+        from .unwrap import UnsupportedWrapper, describe, plain_copy, unwrap
+        chain = unwrap(model)[1]
+        if not chain:
+            self._cache.setdefault("unwrapped_from", getattr(self.target.build_model, "_mldebug_unwrapped", None))
+            return model
+        try:
+            plain, chain = plain_copy(model)
+        except UnsupportedWrapper as e:
+            raise TargetError(f"target {self.target.name}: build_model() returned a wrapped model: {e}") from None
+        self._cache["unwrapped_from"] = describe(chain, plain)
+        return plain
+
     def _try_float32(self) -> None:
         """Check a float16/bfloat16 model as a float32 copy, when its code runs in float32.
 
@@ -238,7 +253,8 @@ class Context:
 
     def describe(self) -> Dict[str, Any]:
         """What the run used, for the report: prediction and loss source, the model's dtype."""
-        return {k: self._cache.get(k) for k in ("prediction_from", "loss_from", "dtype", "checked_in")
+        return {k: self._cache.get(k)
+                for k in ("prediction_from", "loss_from", "dtype", "checked_in", "unwrapped_from")
                 if self._cache.get(k) is not None}
 
     def _validate_batch(self, batch: Any):
@@ -278,7 +294,7 @@ class Context:
         try:
             return copy.deepcopy(self._pristine)
         except Exception:
-            model = self.call("build_model()", self.target.build_model).to(self.device)
+            model = self._unwrapped(self.call("build_model()", self.target.build_model)).to(self.device)
             return model.float() if self._upcast else model
 
     @property

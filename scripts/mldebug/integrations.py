@@ -23,6 +23,7 @@ from .api import Report, doctor
 from .context import DEFAULT_BUDGET
 from .report import total_line
 from .tensors import preserved_rng
+from .unwrap import unwrap
 
 log = logging.getLogger("mldebug")
 
@@ -95,7 +96,7 @@ class _Runner:
         checks = [c for c in self.checks if c in known] if self.checks else None
         with preserved_rng():
             inputs, targets = self.split_batch(batch)
-            frozen = _copy_without(model, *skip)
+            frozen = _copy_without(unwrap(model)[0], *skip)  # DDP/compile wrappers off: the checks run alone
             try:
                 self.report = doctor(build_model=lambda: copy.deepcopy(frozen), batch=(inputs, targets),
                                      loss_fn=self.loss_fn, forward=self.forward, causal_dim=self.causal_dim,
