@@ -9,7 +9,6 @@ helpers that say where a non-finite loss comes from.
 """
 from __future__ import annotations
 
-import copy
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -17,6 +16,7 @@ import torch.nn as nn
 
 from .losscapture import LossCall
 from .tensors import leaves, preserved_rng
+from .unwrap import plain_copy, snapshot
 
 MAX_PROBES = 16          # parameters whose grads we follow between steps (spread over the model)
 MAX_GRAPH_NODES = 4000   # autograd nodes visited when linking a loss call to the backpropagated loss
@@ -54,7 +54,8 @@ def capture_first_step(tracer, opt) -> None:
     cap["model"] = best
     cap["call"] = call
     cap["training_at_step1"] = best.training
-    snap = copy.deepcopy(best)
+    snap, wrapped = snapshot(best)  # the plain model inside DDP / compile / FSDP2 (full parameters gathered)
+    cap["wrapped"] = wrapped
     for p in snap.parameters():
         p.grad = None
     if call.buffers is not None:  # undo what this forward did to running stats
@@ -77,7 +78,7 @@ def capture_first_step(tracer, opt) -> None:
                           | {"lr": float(g.get("initial_lr") or g["lr"])},
                           [index[id(p)] for p in g["params"] if id(p) in index]) for g in opt.param_groups]
     tracer._sensitive = [(n or type(best).__name__, m) for n, m in best.named_modules() if mode_sensitive(m)]
-    cap["names"] = {id(p): n for n, p in best.named_parameters()}
+    cap["names"] = {id(p): n for n, p in wrapped["inner"].named_parameters()}
     # parameters of any top-level module with a gradient at the first step
     cap["graded"] = []
     for m in cap["modules"]:
@@ -183,7 +184,7 @@ def _match_loss(call: TopCall, bw: Optional[Backward]) -> Optional[Dict[str, Any
 def first_nonfinite_module(model: nn.Module, args, kwargs):
     """Re-run one forward on a copy; return (name of the first module whose output is non-finite,
     whether the final output is finite). RNG state is put back so the user's run is unchanged."""
-    m = copy.deepcopy(model)
+    m = plain_copy(model)[0]  # DDP's forward on a copy would start a collective on this rank alone
     names = {mod: (n or type(m).__name__) for n, mod in m.named_modules()}
     hit: List[str] = []
 

@@ -39,6 +39,7 @@ from .replay import build as build_replay
 from .capture import _loss_side_suspects, _reachable, capture_first_step, first_nonfinite_module
 from .losscapture import LossCall, LossTrace, _Recorder
 from .tensors import leaves, named_leaves
+from .unwrap import changed_since, local
 
 MAX_WINDOW_CALLS = 32    # top-level module calls remembered between two steps
 MAX_RECORDS = 100_000    # step records kept; past this, every other unflagged record of the older half goes
@@ -227,6 +228,7 @@ class Tracer:
         self._pre_buffers = None
         self.thinned = False            # records were thinned (over MAX_RECORDS steps)
         self.loaders: List[LoaderRecord] = []
+        self.observers: List[Any] = []  # extra recorders (ranks.py), told of each step and loader pass
         self._last_loader: Optional[LoaderRecord] = None   # yielded a batch no forward has used yet
         self.struct = Structure(self)   # phases: model / optimizer / scheduler changes (phases.py)
         self._tape: Optional[Tape] = None
@@ -336,6 +338,8 @@ class Tracer:
                     if rec is not None:
                         rec.epochs.append(Epoch(tracer.steps))
                         it._mldebug_loader = rec
+                        for o in tracer.observers:
+                            o.loader_pass(tracer, rec, loader)
                 except Exception:  # recording must never break the user's loop
                     pass
             return it
@@ -473,7 +477,7 @@ class Tracer:
             elif pr.param.grad is None and pr.ref is not None:
                 self._zeroed(pr)
         if reset:
-            nz = torch.stack([pr.param.grad.ne(0).any() for pr in reset]).tolist()
+            nz = torch.stack([local(pr.param.grad).ne(0).any() for pr in reset]).tolist()
             for pr, nonzero in zip(reset, nz):
                 if not nonzero:
                     self._zeroed(pr)
@@ -499,7 +503,7 @@ class Tracer:
                     pr.carry = True
                     pr.held_since_step = False
                 pr.contrib = True
-                written.append(g)
+                written.append(local(g))  # this rank's shard of an FSDP2 gradient: no collective
             pr.ref, pr.ver = _state(pr.param)
         if written and len(self._bw_norms) < MAX_WINDOW_CALLS:
             with torch.no_grad():   # what this backward wrote; read only if the step later sees zeros (no sync)
@@ -591,12 +595,15 @@ class Tracer:
             gs = [pr.param.grad for pr in contrib]
             if all(g is None for g in gs):
                 rec.zeroed = True
-            elif not any(torch.stack([g.ne(0).any() for g in gs if g is not None]).tolist()) and self._bw_nonzero():
+            elif not any(torch.stack([local(g).ne(0).any() for g in gs if g is not None]).tolist()) \
+                    and self._bw_nonzero():
                 rec.zeroed = True   # the backward made non-zero gradients; the step saw zeros
         rec.carried = any(pr.carry for pr in self.probes)
         if model is not None:
             self.struct.at_step(opt, rec, switched)   # phases, parameters no optimizer holds
         self._cur = rec
+        for o in self.observers:
+            o.before_update(self, opt)
 
     def _build_replay(self) -> None:
         """A replayable hand-written loss (replay.py), when the loss is no torch loss call on the output."""
@@ -650,6 +657,8 @@ class Tracer:
             pr.ref, pr.ver = _state(pr.param)
             pr.held_since_step = pr.param.grad is not None
             pr.carry = pr.contrib = False
+        for o in self.observers:
+            o.after_step(self)
         if self.max_steps is not None and self.steps >= self.max_steps:
             self.finish()
             if not self.keep_going:
@@ -697,13 +706,5 @@ class Tracer:
         cap = self.capture
         if not cap or cap.get("model") is None:
             return
-        model, snap = cap["model"], cap["snapshot"]
-        snap_params = dict(snap.named_parameters())
-        unchanged, changed = [], []
-        with torch.no_grad():
-            for n, p in model.named_parameters():
-                s = snap_params.get(n)
-                if s is None or s.shape != p.shape:
-                    continue
-                (changed if not torch.equal(s.to(p.device), p) else unchanged).append((n, p))
+        unchanged, changed = changed_since(cap["model"], cap["snapshot"], cap.get("wrapped", {}).get("local"))
         self.final = {"unchanged": unchanged, "changed": changed}

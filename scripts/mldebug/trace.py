@@ -41,14 +41,16 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="ml-debug trace",
                 usage="ml-debug trace [--steps N|all] [--json] [--out DIR] [--causal-dim D] [--continue] "
-                      "-- SCRIPT [ARGS...]",
+                      "[--nproc-per-node N] -- SCRIPT [ARGS...]",
                 description="Run your training script unmodified, watch its first N optimizer steps, then run "
                             "the doctor's checks on the model, batch and loss it captured, plus live checks: "
                             "train-mode, grad-accumulation, lr-trace, param-coverage, loss-trace, ... "
                             "What each id means: refs/diagnostics.md#<id>.",
                 epilog="examples:\n  python scripts/trace.py -- train.py --epochs 3\n"
                        "  python scripts/trace.py --steps 20 --json -- train.py > report.json\n"
-                       "  python scripts/trace.py --steps all -- train.py --epochs 2   # the whole run, every live check on\n\n"
+                       "  python scripts/trace.py --steps all -- train.py --epochs 2   # the whole run, every live check on\n"
+                       "  python scripts/trace.py --nproc-per-node 2 --steps 20 -- train_ddp.py\n"
+                       "  torchrun --nproc-per-node 2 scripts/trace.py --steps 20 -- train_ddp.py\n\n"
                        "exit status: 0 no check failed, 1 a check failed, 2 bad arguments or no such script.",
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=_steps, default=DEFAULT_STEPS, metavar="N|all",
@@ -63,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for the checks run on copies (default 0); "
                    "the script's own seeding is left alone")
     p.add_argument("-v", "--verbose", action="store_true", help="details and metrics under each check")
+    p.add_argument("--nproc-per-node", type=int, default=None, metavar="N",
+                   help="run the script under torchrun with N processes (DDP, FSDP, a hand-written data-parallel "
+                        "loop), a recorder in every rank, one report; adds rank-data and rank-sync")
     p.add_argument("script", help="the training script")
     p.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     return p
@@ -90,7 +95,7 @@ def split_argv(argv: List[str]):
 
 
 # ---------------------------------------------------------------------------- running the script
-def run_script(script: str, args: List[str], steps: Optional[int], keep_going: bool = False):
+def run_script(script: str, args: List[str], steps: Optional[int], keep_going: bool = False, observers=()):
     """Run the script under a Tracer (`steps` None: the whole run). Returns (tracer, how it ended,
     error line or None, seconds)."""
     import torch  # noqa: F401  (torch must be importable before hooks go in)
@@ -101,6 +106,7 @@ def run_script(script: str, args: List[str], steps: Optional[int], keep_going: b
     folder = os.path.dirname(path)
     tracer = Tracer(steps, path)
     tracer.keep_going = keep_going or steps is None
+    tracer.observers.extend(observers)  # e.g. ranks.RankLog under torchrun
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     before = set(sys.modules)
     ended, error = "finished", None
@@ -141,7 +147,8 @@ def live_entries(tracer, why_not: Optional[str]) -> List[Dict[str, Any]]:
     from . import registry
     from .runner import run_one
     from .trace_target import _skip
-    specs = registry.live_ordered()
+    # rank-data / rank-sync compare ranks: the process that gathers every rank's record runs them (launch.py)
+    specs = [s for s in registry.live_ordered() if not getattr(s.fn, "multi_rank", False)]
     if why_not is not None:
         return [_skip(s.id, why_not, s.ref) for s in specs]
     return [run_one(tracer, s) for s in specs]
@@ -149,9 +156,13 @@ def live_entries(tracer, why_not: Optional[str]) -> List[Dict[str, Any]]:
 
 # ---------------------------------------------------------------------------- the whole trace
 def trace(script: str, args: Optional[List[str]] = None, steps: Optional[int] = DEFAULT_STEPS,
-          keep_going: bool = False, causal_dim: Optional[int] = None, seed: int = 0) -> Dict[str, Any]:
+          keep_going: bool = False, causal_dim: Optional[int] = None, seed: int = 0, doctor: bool = True,
+          observers=(), keep: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Trace a script (`steps` None or "all": the whole run, as `--steps all`); return the report (with
-    private `_details`/`_plots` keys; see runner.public)."""
+    private `_details`/`_plots` keys; see runner.public).
+
+    Under torchrun (launch.py) every rank calls this with its RankLog in `observers`, `doctor` only on
+    rank 0, and `keep` to get the Tracer back."""
     if isinstance(steps, str):
         steps = _steps(steps)
     import torch
@@ -162,7 +173,9 @@ def trace(script: str, args: Optional[List[str]] = None, steps: Optional[int] = 
 
     t0 = time.perf_counter()
     with stdout_to_stderr():
-        tracer, ended, error, run_seconds = run_script(script, list(args or []), steps, keep_going)
+        tracer, ended, error, run_seconds = run_script(script, list(args or []), steps, keep_going, observers)
+        if keep is not None:
+            keep["tracer"] = tracer
         n = len(tracer.records)
         why_not = None
         if tracer.primary is None:
@@ -175,7 +188,7 @@ def trace(script: str, args: Optional[List[str]] = None, steps: Optional[int] = 
         elif tracer.capture_error:
             why_not = f"capturing the first step failed: {tracer.capture_error}"
         with preserved_rng():
-            docs, info = doctor_entries(tracer, script, causal_dim, seed, why_not)
+            docs, info = doctor_entries(tracer, script, causal_dim, seed, why_not) if doctor else ([], {})
             lives = live_entries(tracer, why_not)
     device = str(tracer.capture["device"]) if tracer.capture and tracer.capture.get("device") is not None else "cpu"
     checks = docs + lives
@@ -234,6 +247,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.json:
             print(json.dumps({"target": args.script, "status": "error", "error": msg, "checks": []}))
         return 2
+    from . import launch
+    env = launch.rank_env()
+    if env is not None:  # a rank started by torchrun: record, write, leave (rank 0 gathers in direct mode)
+        return launch.rank_main(args, env)
+    if args.nproc_per_node is not None:
+        if args.nproc_per_node < 1:
+            parser.error(f"--nproc-per-node must be >= 1, got {args.nproc_per_node}")
+        return launch.launch(args, launch.rank_flags(args))
     report = trace(args.script, args.args, steps=args.steps, keep_going=args.keep_going,
                    causal_dim=args.causal_dim, seed=args.seed)
     if args.out:

@@ -172,6 +172,11 @@ def doctor_entries(tracer, script: str, causal_dim: Optional[int], seed: int, wh
         return [_skip(s.id, why_not, s.ref) for s in specs], info
     m = tracer.capture["model"]
     info["model"] = f"{type(m).__name__} ({sum(p.numel() for p in m.parameters()):,} parameters)"
+    chain = (tracer.capture.get("wrapped") or {}).get("chain")
+    if chain:  # the checks ran on the plain model inside (unwrap.py)
+        from .unwrap import describe
+        inner = tracer.capture["snapshot"]
+        info["model"] = f"{describe(chain, inner)} ({sum(p.numel() for p in inner.parameters()):,} parameters)"
     info["loss_from"] = loss_from or "unknown"
     if tracer.other_optimizers:
         notes.append(f"the script steps {1 + len(tracer.other_optimizers)} optimizers; the checks follow the "

@@ -253,3 +253,58 @@ def _rebuild(m: nn.Module, memo: Dict[int, Any]) -> nn.Module:
             live = set(new.__dict__.get("_forward_hooks", {})) | set(new.__dict__.get("_forward_pre_hooks", {}))
             new.__dict__[k] = type(new.__dict__[k])((h, x) for h, x in new.__dict__[k].items() if h in live)
     return new
+
+
+# ---------------------------------------------------------------------------- trace: snapshot and compare
+def local(t: torch.Tensor) -> torch.Tensor:
+    """This rank's part of a tensor: the local shard of a DTensor (FSDP2), the tensor itself otherwise.
+    Recorder probes read local values only, so no hook of ours ever issues a collective."""
+    to_local = getattr(t, "to_local", None)
+    return to_local() if callable(to_local) and hasattr(t, "placements") else t
+
+
+def is_sharded(p: torch.Tensor) -> bool:
+    """A DTensor parameter split across ranks (FSDP2's Shard placement), not a replica."""
+    return any(type(pl).__name__.startswith("Shard") for pl in getattr(p, "placements", ()) or ())
+
+
+def snapshot(model: nn.Module) -> Tuple[nn.Module, Dict[str, Any]]:
+    """The plain copy of a wrapped model taken at the first step (trace), and what the live checks need.
+
+    Called in the step hook of every rank at the same step, so FSDP2's full-parameter gather (a
+    collective) is joined by all ranks. Returns (snapshot, info): info["chain"] names the wrappers;
+    for FSDP2 info["local"] holds each parameter's local shard (name -> clone), to tell later which
+    shards an update changed without another collective.
+    """
+    inner, chain = unwrap(model)
+    info: Dict[str, Any] = {"chain": chain, "inner": inner}
+    if is_fsdp2(inner):
+        snap = fsdp2_plain_copy(inner, gather_full(inner))
+        info["local"] = {n: local(p).detach().clone() for n, p in inner.named_parameters()}
+    elif chain or any(isinstance(x, nn.SyncBatchNorm) for x in inner.modules()):
+        snap, chain = plain_copy(inner)
+        info["chain"] = info["chain"] or chain
+    else:
+        snap = copy.deepcopy(inner)
+    return snap, info
+
+
+def changed_since(model: nn.Module, snap: nn.Module, local_snap: Optional[Dict[str, torch.Tensor]] = None):
+    """([(name, param)] unchanged, [(name, param)] changed) between the model now and its snapshot.
+
+    Names are the plain model's (no "module." of DDP). An FSDP2 parameter is compared on this rank's
+    shard; a parameter whose shard is empty here is in neither list.
+    """
+    inner = unwrap(model)[0]
+    snap_params = dict(snap.named_parameters())
+    unchanged, changed = [], []
+    with torch.no_grad():
+        for n, p in inner.named_parameters():
+            if local_snap is not None and n in local_snap:
+                now, before = local(p), local_snap[n]
+            else:
+                now, before = p, snap_params.get(n)
+            if before is None or before.shape != now.shape or now.numel() == 0:
+                continue
+            (changed if not torch.equal(before.to(now.device), now) else unchanged).append((n, p))
+    return unchanged, changed
