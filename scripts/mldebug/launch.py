@@ -38,6 +38,7 @@ GATHER_WAIT_RAISED = 15.0  # ... when rank 0's own script raised: a peer blocked
 POLL = 0.2                 # s between looks at the records folder
 ENV_DIR = "MLDEBUG_TRACE_DIR"
 ENV_WORLD = "MLDEBUG_TRACE_WORLD"
+_LOADED = time.time()      # this module is imported when a rank starts, long before any rank of the run writes
 
 
 class Terminated(BaseException):
@@ -148,13 +149,15 @@ def rank_main(args, env: Dict[str, int]) -> int:
     import json
 
     code = 0
+    folder = records_dir()
+    if env["rank"] == 0 and ENV_DIR not in os.environ:
+        _drop_stale(folder)
     try:
         record = run_rank(args, env)
     except BaseException as e:  # noqa: B036 - our own failure: still leave a record saying so
         from .target import describe_exception
         record = {"rank": env["rank"], "world": env["world"], "failed": f"ml-debug trace failed in this rank: "
                                                                         f"{describe_exception(e)}"}
-    folder = records_dir()
     try:
         _write_record(folder, env["rank"], record)
     except Exception as e:
@@ -184,6 +187,18 @@ def wait_for(folder: str, world: int, seconds: float) -> Dict[int, Dict[str, Any
         if len(names) >= world or time.time() >= end:
             return read_records(folder)
         time.sleep(POLL)
+
+
+def _drop_stale(folder: str) -> None:
+    """Direct mode: records left by an earlier run that derived the same folder name (a reused pid and
+    port) are older than this process; this run's ranks write theirs only once their script stops."""
+    started = _LOADED - 1.0
+    for p in glob.glob(os.path.join(folder, "rank*.pkl")):
+        try:
+            if os.path.getmtime(p) < started:
+                os.remove(p)
+        except OSError:
+            pass
 
 
 def _cleanup(folder: str) -> None:
@@ -240,8 +255,15 @@ def launch(args, ours: List[str]) -> int:
         cmd = torchrun_command(args.nproc_per_node, ours, os.path.abspath(args.script), args.args)
         print(f"[ml-debug] torchrun --nproc-per-node {args.nproc_per_node}: tracing {args.script} in every rank",
               file=sys.stderr)
-        try:
-            proc = subprocess.run(cmd, env=env, stdout=sys.stderr, stdin=subprocess.DEVNULL)
+        try:  # torchrun's and the ranks' output all goes to our stderr: stdout keeps the one report
+            try:
+                sink = sys.stderr.fileno()
+            except (AttributeError, OSError, ValueError):  # a captured stderr (pytest, a notebook)
+                sink = subprocess.PIPE
+            proc = subprocess.run(cmd, env=env, stdout=sink, stderr=None if sink != subprocess.PIPE else sink,
+                                  stdin=subprocess.DEVNULL, text=sink == subprocess.PIPE)
+            if sink == subprocess.PIPE:
+                sys.stderr.write((proc.stdout or "") + (proc.stderr or ""))
             status = proc.returncode
         except KeyboardInterrupt:
             return 130

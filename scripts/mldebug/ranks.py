@@ -149,7 +149,7 @@ class RankLog:
         except Exception:
             dlen = None
         self.passes.append({"loader": rec.index, "start_step": tracer.steps, "sampler": type(s).__name__,
-                            "distributed": _is_distributed_sampler(s),
+                            "distributed": _is_distributed_sampler(s) or _is_sharded_batches(bs),
                             "epoch": _int_or_none(getattr(s, "epoch", None)),
                             "shuffle": getattr(s, "shuffle", None) if isinstance(getattr(s, "shuffle", None), bool)
                             else None,
@@ -183,6 +183,12 @@ def _is_distributed_sampler(s) -> bool:
         if cls.__name__ == "DistributedSampler":
             return True
     return isinstance(getattr(s, "num_replicas", None), int) and isinstance(getattr(s, "rank", None), int)
+
+
+def _is_sharded_batches(bs) -> bool:
+    """A batch sampler that hands each process its own batches (Accelerate's BatchSamplerShard)."""
+    return bs is not None and (type(bs).__name__ == "BatchSamplerShard" or (
+        isinstance(getattr(bs, "num_processes", None), int) and isinstance(getattr(bs, "process_index", None), int)))
 
 
 def _int_or_none(v) -> Optional[int]:

@@ -84,6 +84,16 @@ def _replay(rec: Dict[str, Any], loader: Optional[int]):
     return None
 
 
+def _tensor_parallel(ranks: Dict[int, Dict[str, Any]]) -> bool:
+    """Sharded (DTensor) parameters in a model that FSDP does not wrap: tensor parallelism, whose ranks
+    are meant to read the same batch."""
+    for rec in ranks.values():
+        digest = rec["log"].get("init_digest") or {}
+        if any(v.get("sharded") for v in digest.values()) and "fully_shard" not in (rec.get("chain") or []):
+            return True
+    return False
+
+
 def _sampler_text(recs: Dict[int, Dict[str, Any]], loader: Dict[int, Optional[int]]) -> str:
     kinds = set()
     for r, rec in recs.items():
@@ -126,6 +136,11 @@ def check(view) -> Result:
     whole = structural and len(lens) == 1 and None not in lens
 
     # 1. the same examples at the same step on several ranks
+    if enough and worst["same_step_match"] >= OVERLAP_FAIL and _tensor_parallel(ranks):
+        return Result("warn", f"rank {worst_r} trained on the same examples as rank {r0} at the same steps "
+                              f"({worst['same_step_match']:.0%} of {worst['examples']}), and the model's parameters are "
+                              "DTensor shards outside FSDP: tensor-parallel ranks share their batch by design; if "
+                              "these ranks are data-parallel replicas, give them a DistributedSampler", metrics)
     if enough and worst["same_step_match"] >= OVERLAP_FAIL:
         cause = ("each rank's DataLoader has no DistributedSampler (" + sampler + "), so every rank reads the same "
                  "batches in the same order" if structural else
