@@ -74,11 +74,14 @@ def test_out_writes_report_files_and_plots(tmp_path):
     assert [c["id"] for c in doc["checks"]] == ["init-loss", "update-ratio"]
     md = (out / "report.md").read_text()
     assert "## init-loss" in md and "## update-ratio" in md
-    try:
-        import matplotlib  # noqa: F401
-        assert "update-ratio.png" in names
-    except ImportError:
-        pass
+
+
+def test_out_draws_png_plots_with_matplotlib(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "rep"
+    r = cli("doctor.py", zoo("mlp_classifier"), "--checks", "update-ratio", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "update-ratio.png").stat().st_size > 1000 and (out / "update-ratio.csv").exists()
 
 
 def test_budget_flag_reaches_the_checks():
