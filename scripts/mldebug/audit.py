@@ -407,6 +407,18 @@ def ours_spans(text: str) -> List[Tuple[int, int]]:
     return covered
 
 
+def _evidence_named(p: Path, child, ev, by_name) -> List[Path]:
+    """Evidence files that one inline token of Markdown file `p` names: a link to one, or a file
+    name such as `karpathy-recipe-2019.md` in its text or code."""
+    if child.type == "link_open":
+        target = unquote((child.attrGet("href") or "").partition("#")[0])
+        dest = (p.parent / target).resolve() if target else None
+        return [dest] if dest in ev else []
+    if child.type in ("code_inline", "text"):
+        return [by_name[Path(m).name] for m in re.findall(r"[\w.-]+\.md", child.content) if Path(m).name in by_name]
+    return []
+
+
 # ---------------------------------------------------------------- the audit
 
 class Audit:
@@ -602,19 +614,7 @@ class Audit:
                 continue
             f = self.md(p)
             for text, toks, first, is_bq in f.units():
-                named: Set[Path] = set()
-                for t in toks:
-                    for c in t.children or []:
-                        if c.type == "link_open":
-                            target = unquote((c.attrGet("href") or "").partition("#")[0])
-                            if target:
-                                dest = (p.parent / target).resolve()
-                                if dest in ev:
-                                    named.add(dest)
-                        elif c.type in ("code_inline", "text"):
-                            for m in re.findall(r"[\w.-]+\.md", c.content):
-                                if Path(m).name in by_name:
-                                    named.add(by_name[Path(m).name])
+                named = {d for t in toks for c in t.children or [] for d in _evidence_named(p, c, ev, by_name)}
                 if not named:
                     continue
                 norm = normalise(text)
@@ -659,20 +659,15 @@ class Audit:
                 n += len(sep)
             in_link = 0
             for c in t.children or []:
+                marks += [(n, d) for d in _evidence_named(p, c, ev, by_name)]
                 piece = ""
                 if c.type == "link_open":
                     in_link += 1
-                    target = unquote((c.attrGet("href") or "").partition("#")[0])
-                    if target and (p.parent / target).resolve() in ev:
-                        marks.append((n, (p.parent / target).resolve()))
                 elif c.type == "link_close":
                     in_link -= 1
                 elif c.type in ("softbreak", "hardbreak"):
                     piece = " "
                 elif c.type in ("text", "code_inline"):
-                    for m in re.findall(r"[\w.-]+\.md", c.content):
-                        if Path(m).name in by_name:
-                            marks.append((n, by_name[Path(m).name]))
                     piece = c.content if c.type == "text" and not in_link else " code "
                 parts.append(piece)
                 n += len(piece)
