@@ -35,6 +35,7 @@ RULES = {
     "softmax-into-nll-loss": "softmax probabilities (not log-probabilities) passed to nll_loss / NLLLoss",
     "sigmoid-into-bce-with-logits": "sigmoid probabilities passed to BCEWithLogitsLoss / binary_cross_entropy_with_logits",
     "view-swaps-dims": ".view/.reshape with dimension sizes in swapped order: reinterprets memory instead of permuting axes",
+    "view-swaps-dims-after-transpose": ".view/.reshape whose sizes contradict the axis order left by an earlier transpose/permute/view",
     "step-without-zero-grad": "optimizer.step() in a loop with backward() but no zero_grad(): gradients add up across steps",
     "zero-grad-before-step": "zero_grad() between backward() and step() on the same optimizer: every step sees zero gradients",
     "zero-grad-in-accumulation-loop": "zero_grad() inside a micro-batch loop whose optimizer steps after it: only the last micro-batch counts",
@@ -44,6 +45,7 @@ RULES = {
     "graph-break-in-loss": ".item()/.tolist()/.numpy() on the value a loss or forward returns: that term gets no gradient",
     "detach-in-loss": ".detach()/.data on the prediction inside a loss, or on everything a forward returns",
     "per-epoch-scheduler-in-batch-loop": "epoch-sized LR scheduler (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR) stepped every batch",
+    "per-epoch-scheduler-in-helper": "epoch-sized LR scheduler passed to a helper (train_one_epoch) that steps it every batch",
     "functional-dropout-always-on": "F.dropout in a module without training=self.training: dropout stays on in eval()",
 }
 

@@ -118,12 +118,6 @@ class Scope:
         return [v for _, v in self.assigns.get(name, [])]
 
 
-def module_stem(path: str) -> str:
-    """`src/engine.py` -> 'engine'; `pkg/__init__.py` -> 'pkg'."""
-    stem = os.path.splitext(os.path.basename(path))[0]
-    return os.path.basename(os.path.dirname(os.path.abspath(path))) if stem == "__init__" else stem
-
-
 class Project:
     """The files of one lint run, for the few rules that follow a value into another file.
 
@@ -174,11 +168,13 @@ class Project:
         return self._mentions[word]
 
     def importers(self, name: str, defined_in: str) -> Iterator[Tuple[FileInfo, Set[str], Set[str]]]:
-        """Other files that import the top-level function `name` from the module of `defined_in`:
-        (file, local names the function goes by, module aliases to call it through)."""
-        stem = module_stem(defined_in)
+        """Other files that import the top-level function `name` from the module file `defined_in`:
+        (file, local names the function goes by, module aliases to call it through). An import
+        counts when it resolves to `defined_in` from the importing file's directory or one above it
+        (how a script's own modules are found), so two projects linted together don't mix."""
+        target = os.path.abspath(defined_in)
         for path in self.files_mentioning(name):
-            if os.path.abspath(path) == os.path.abspath(defined_in):
+            if os.path.abspath(path) == target:
                 continue
             info = self.info(path)
             if info is None:
@@ -186,14 +182,37 @@ class Project:
             names: Set[str] = set()
             mods: Set[str] = set()
             for n in info.nodes:
-                if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[-1] == stem:
-                    names.update(a.asname or a.name for a in n.names if a.name == name)
-                elif isinstance(n, ast.ImportFrom) and n.level and not n.module:  # from . import engine
-                    mods.update(a.asname or a.name for a in n.names if a.name == stem)
+                if isinstance(n, ast.ImportFrom):
+                    base = n.module or ""
+                    for al in n.names:
+                        if al.name == name and module_file(path, base, n.level, target):
+                            names.add(al.asname or al.name)
+                        elif module_file(path, f"{base}.{al.name}" if base else al.name, n.level, target):
+                            mods.add(al.asname or al.name)
                 elif isinstance(n, ast.Import):
-                    mods.update(a.asname or a.name for a in n.names if a.name.split(".")[-1] == stem)
+                    for al in n.names:
+                        if (al.asname or "." not in al.name) and module_file(path, al.name, 0, target):
+                            mods.add(al.asname or al.name)
             if names or mods:
                 yield info, names, mods
+
+
+def module_file(importer: str, module: str, level: int, target: str) -> bool:
+    """`import module` (with `level` leading dots) in the file `importer` may load the file `target`."""
+    if not module:
+        return False
+    rel = module.replace(".", os.sep)
+    here = os.path.dirname(os.path.abspath(importer))
+    if level:
+        for _ in range(level - 1):
+            here = os.path.dirname(here)
+        return target in (os.path.join(here, rel + ".py"), os.path.join(here, rel, "__init__.py"))
+    for tail in (rel + ".py", os.path.join(rel, "__init__.py")):
+        if target.endswith(os.sep + tail):
+            root = target[:-len(tail)]
+            if (here + os.sep).startswith(root):
+                return True
+    return False
 
 
 class Analysis:
@@ -276,3 +295,39 @@ class Analysis:
                 break
             child = a
         return list(reversed(path))
+
+
+def is_method(a: Analysis, fn: ast.AST) -> bool:
+    return isinstance(a.f.parent.get(fn), ast.ClassDef)
+
+
+def call_sites(a: Analysis, fn: ast.AST) -> List[Tuple[Analysis, ast.Call]]:
+    """Calls that may run the function `fn`: `fn(...)` / `self.fn(...)` in its own file, and, for a
+    top-level function, `fn(...)` / `module.fn(...)` in the project's files that import it."""
+    out = [(a, c) for c in a.f.calls if any(d is fn for d in a.helper_defs(c))]
+    if isinstance(a.f.parent.get(fn), ast.Module):
+        for info, names, mods in a.project.importers(fn.name, a.f.path):
+            other = Analysis(info, a.project)
+            for c in info.calls:
+                f = c.func
+                if (isinstance(f, ast.Name) and f.id in names) or (
+                        isinstance(f, ast.Attribute) and f.attr == fn.name and isinstance(f.value, ast.Name) and
+                        f.value.id in mods):
+                    out.append((other, c))
+    return out
+
+
+def argument_for(fn: ast.AST, call: ast.Call, param: str) -> Optional[ast.AST]:
+    """The expression a call passes for parameter `param` of `fn` (None when it can't be told)."""
+    for kw in call.keywords:
+        if kw.arg == param:
+            return kw.value
+    names = [p.arg for p in fn.args.posonlyargs + fn.args.args]
+    if names and names[0] in ("self", "cls") and isinstance(call.func, ast.Attribute):
+        names = names[1:]  # bound method: self is not passed
+    if param not in names:
+        return None
+    i = names.index(param)
+    if any(isinstance(x, ast.Starred) for x in call.args[:i + 1]):
+        return None
+    return call.args[i] if i < len(call.args) else None
