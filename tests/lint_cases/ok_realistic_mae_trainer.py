@@ -73,9 +73,13 @@ class Trainer:
         self.model, self.loader, self.epochs = model, loader, epochs
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
         total, warmup = epochs * len(loader), warmup_epochs * len(loader)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer,
-            lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / (total - warmup))))
+
+        def lr_factor(s):                                       # s counts optimizer steps
+            if s < warmup:
+                return (s + 1) / warmup
+            return 0.5 * (1 + math.cos(math.pi * (s - warmup) / (total - warmup)))
+
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor)
 
     def train_epoch(self):
         self.model.train()

@@ -3,7 +3,6 @@ time axis moved to the front for a time-major GRU, subsampling that folds channe
 a train_one_epoch() helper stepping a per-step OneCycleLR, and greedy decoding under eval()."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch.optim.lr_scheduler import OneCycleLR
 
 

@@ -43,9 +43,10 @@ INPLACE_LAYOUT = {"transpose_", "t_", "unsqueeze_", "squeeze_", "resize_", "resi
 SAME_LAYOUT = {"contiguous", "clone", "detach", "float", "double", "half", "bfloat16", "long", "int", "bool",
                "to", "cuda", "cpu", "type", "type_as", "requires_grad_", "relu", "relu_", "gelu", "silu", "sigmoid",
                "tanh", "exp", "log", "abs", "neg", "sqrt", "rsqrt", "softmax", "log_softmax", "masked_fill",
-               "masked_fill_", "clamp", "clamp_", "clip", "pow", "mul", "add", "sub", "div", "mul_", "add_", "sub_",
-               "div_", "sign", "square", "elu", "leaky_relu", "mish", "hardswish", "dropout", "layer_norm",
-               "normalize", "erf", "sin", "cos", "where"}
+               "masked_fill_", "clamp", "clamp_", "clip", "mul_", "add_", "sub_", "div_", "sign", "square", "elu",
+               "leaky_relu", "mish", "hardswish", "dropout", "layer_norm", "normalize", "erf", "sin", "cos"}
+# out-of-place arithmetic methods: like `x * y`, a tensor argument may broadcast extra leading axes in
+BROADCASTING = {"mul", "add", "sub", "div", "pow", "multiply", "subtract", "divide"}
 # module classes whose output has the input's axes; Linear-like ones keep all but the last
 SAME_LAYOUT_MODULES = {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "LayerNorm", "RMSNorm",
                        "ReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Identity", "Softmax", "LogSoftmax",
@@ -331,46 +332,37 @@ class Tracker:
                       steps=x.steps + y.steps)
 
     def call(self, e: ast.Call, depth: int) -> Optional[Layout]:
-        fn = e.func
-        name = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else None
-        if name is None:
+        fn, args = e.func, list(e.args)
+        if any(isinstance(x, ast.Starred) for x in args) or not isinstance(fn, (ast.Name, ast.Attribute)):
             return None
-        args = list(e.args)
-        if any(isinstance(x, ast.Starred) for x in args):
-            return None
-        if isinstance(fn, ast.Attribute) and self.a.is_module_path(fn.value):
+        if isinstance(fn, ast.Name) or (isinstance(fn.value, ast.Name) and fn.value.id == "self"):
+            cls = self.a.class_of(fn) if isinstance(fn, ast.Name) else self.a.f.bound_class(fn)
+            if cls in SAME_LAYOUT_MODULES or cls in LAST_AXIS_MODULES:   # self.norm(x), self.proj(x)
+                if len(args) != 1 or e.keywords:
+                    return None
+                base = self.of(args[0], depth + 1)
+                if base is None or cls in SAME_LAYOUT_MODULES:
+                    return base
+                return base.with_(axes=base.axes[:-1] + ((None,),)) if base.axes and not base.tail else base
+            if not (isinstance(fn, ast.Name) and self.a.f.canon(fn).startswith("torch.") and args):
+                return None                                     # a helper or model of unknown effect
+            name, tensor, rest = fn.id, args[0], args[1:]       # from torch import flatten
+        elif self.a.is_module_path(fn.value):
             if not self.a.f.canon(fn).startswith("torch.") or not args:
                 return None  # numpy/math functions follow other conventions (np.transpose takes a permutation)
-            tensor, rest = args[0], args[1:]
-        elif isinstance(fn, ast.Attribute):
-            tensor, rest = fn.value, args
+            name, tensor, rest = fn.attr, args[0], args[1:]    # torch.transpose(x, 0, 1)
         else:
-            cls = self.a.class_of(fn)
-            if cls in SAME_LAYOUT_MODULES | LAST_AXIS_MODULES and len(args) == 1 and not e.keywords:
-                base = self.of(args[0], depth + 1)
-                if base is None or cls in SAME_LAYOUT_MODULES:
-                    return base
-                return base.with_(axes=base.axes[:-1] + ((None,),)) if base.axes and not base.tail else base
-            if isinstance(fn, ast.Name) and self.a.f.canon(fn).startswith("torch.") and args:
-                tensor, rest = args[0], args[1:]  # from torch import flatten
-            else:
-                return None
-        if isinstance(fn, ast.Attribute) and isinstance(fn.value, ast.Name) and fn.value.id == "self" \
-                and not self.a.is_module_path(fn.value):
-            cls = self.a.f.bound_class(fn)
-            if cls in SAME_LAYOUT_MODULES | LAST_AXIS_MODULES and len(args) == 1 and not e.keywords:
-                base = self.of(args[0], depth + 1)
-                if base is None or cls in SAME_LAYOUT_MODULES:
-                    return base
-                return base.with_(axes=base.axes[:-1] + ((None,),)) if base.axes and not base.tail else base
-            return None
+            name, tensor, rest = fn.attr, fn.value, args        # x.transpose(0, 1)
+        return self.tensor_op(name, tensor, rest, e.keywords, depth)
+
+    def tensor_op(self, name: str, tensor: ast.AST, rest: List[ast.AST], keywords, depth: int) -> Optional[Layout]:
         ints = [int_const(x) for x in rest]
         step = f".{name}({', '.join(text(x) for x in rest)})"
-        if name in MATMUL_OPS and len(rest) == 1 and not e.keywords:
+        if name in MATMUL_OPS and len(rest) == 1 and not keywords:
             return self.matmul(self.of(tensor, depth + 1), self.of(rest[0], depth + 1))
         if name in ("view", "reshape"):
-            if any(k.arg == "order" for k in e.keywords):
-                return None
+            if any(k.arg == "order" for k in keywords):
+                return None                                     # numpy's order="F" reads column-major
             sizes = rest[0].elts if len(rest) == 1 and isinstance(rest[0], (ast.Tuple, ast.List)) else rest
             req = self.request(list(sizes))
             if req is None:
@@ -379,25 +371,26 @@ class Tracker:
             return Layout(self.resolve(req, base), steps=base.steps if base is not None else ())
         if name in SAME_LAYOUT:
             return self.of(tensor, depth + 1)
+        if name in BROADCASTING and len(rest) == 1:
+            base = self.of(tensor, depth + 1)
+            return base if base is None or self.scalar(rest[0]) else base.with_(head=True)
+        if name not in SWAP_OPS | {"permute", "movedim", "moveaxis", "t", "flatten", "unsqueeze", "squeeze"}:
+            return None
         base = self.of(tensor, depth + 1)
         if base is None:
             return None
-        if name in SWAP_OPS or name in ("permute", "movedim", "moveaxis", "t"):
-            if e.keywords:
-                return None
-            if len(rest) == 1 and isinstance(rest[0], (ast.Tuple, ast.List)) and name == "permute":
-                ints = [int_const(x) for x in rest[0].elts]
-            return self.reorder(base, name, ints, step)
+        kw = {k.arg: int_const(k.value) for k in keywords}
+        if name == "flatten" and set(kw) <= {"start_dim", "end_dim"}:
+            if kw:
+                ints = [kw.get("start_dim", ints[0] if ints else 0),
+                        kw.get("end_dim", ints[1] if len(ints) > 1 else -1)]
+        elif keywords:
+            return None
         if name in ("flatten", "unsqueeze", "squeeze"):
-            kw = {k.arg: int_const(k.value) for k in e.keywords}
-            if name == "flatten" and set(kw) <= {"start_dim", "end_dim"}:
-                if kw:
-                    ints = [kw.get("start_dim", ints[0] if ints else 0),
-                            kw.get("end_dim", ints[1] if len(ints) > 1 else -1)]
-            elif e.keywords:
-                return None
             return self.reshape_axes(base, name, ints, step)
-        return None
+        if name == "permute" and len(rest) == 1 and isinstance(rest[0], (ast.Tuple, ast.List)):
+            ints = [int_const(x) for x in rest[0].elts]
+        return self.reorder(base, name, ints, step)
 
     def resolve(self, req: List[object], base: Optional[Layout]) -> List[Axis]:
         """Request axes with a -1 filled in from the input's sizes, when every size is known."""

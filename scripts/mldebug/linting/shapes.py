@@ -75,6 +75,10 @@ def size_parts(e: ast.AST) -> List[ast.AST]:
 def view_calls(a: Analysis, scope: ast.AST) -> List[Tuple[ast.Call, str, ast.AST, List[ast.AST]]]:
     """(call, 'view' | 'reshape', tensor expression, size arguments) for each view/reshape in `scope`:
     `x.view(B, T)`, `x.reshape((B, T))`, `torch.reshape(x, (B, T))`."""
+    return a.memo(("view_calls", scope), lambda: _view_calls(a, scope))
+
+
+def _view_calls(a: Analysis, scope: ast.AST) -> List[Tuple[ast.Call, str, ast.AST, List[ast.AST]]]:
     out = []
     for call in walk_scope(scope):
         if not isinstance(call, ast.Call):
@@ -96,7 +100,8 @@ def view_calls(a: Analysis, scope: ast.AST) -> List[Tuple[ast.Call, str, ast.AST
 
 def view_scopes(a: Analysis) -> List[ast.AST]:
     """Functions (and the module) holding a .view/.reshape call, in file order."""
-    return sorted({a.f.scope_of(c) for c in a.f.calls if attr_name(c.func) in ("view", "reshape")}, key=pos)
+    return a.memo("view_scopes", lambda: sorted({a.f.scope_of(c) for c in a.f.calls
+                                                 if attr_name(c.func) in ("view", "reshape")}, key=pos))
 
 
 def shift_trick(scope: ast.AST) -> bool:
@@ -105,8 +110,12 @@ def shift_trick(scope: ast.AST) -> bool:
         bool(re.search(r"shift|skew", getattr(scope, "name", ""), re.I))
 
 
-def layout_lines(scope: ast.AST) -> List[int]:
+def layout_lines(a: Analysis, scope: ast.AST) -> List[int]:
     """Lines of `scope` that transpose/permute/flatten/einsum (or read .T/.mT/.H/.mH)."""
+    return a.memo(("layout_lines", scope), lambda: _layout_lines(scope))
+
+
+def _layout_lines(scope: ast.AST) -> List[int]:
     return [n.lineno for n in walk_scope(scope)
             if (isinstance(n, ast.Call) and attr_name(n.func) in LAYOUT_OPS) or
             (isinstance(n, ast.Attribute) and n.attr in ("T", "mT", "H", "mH"))]

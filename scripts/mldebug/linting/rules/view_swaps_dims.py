@@ -15,7 +15,7 @@ def check(a):
         table = dim_table(scope)
         if shift_trick(scope):
             continue  # pad-then-view: the relative-position shift trick (Transformer-XL) on purpose
-        lines = layout_lines(scope)
+        lines = layout_lines(a, scope)
         for call, name, _tensor, shape in view_calls(a, scope):
             seq: List[Tuple[str, int, object]] = []
             for e in shape:

@@ -13,7 +13,7 @@ MAX_SHOWN = 60  # characters of the reshaped expression quoted in a message
 @rule("view-swaps-dims-after-transpose")
 def check(a):
     for scope in view_scopes(a):
-        lines = layout_lines(scope)
+        lines = layout_lines(a, scope)
         if not lines or shift_trick(scope):
             continue  # no layout change: view-swaps-dims covers it; pad-then-view: the shift trick
         tracker = None
