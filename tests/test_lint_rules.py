@@ -187,3 +187,27 @@ def test_helper_run_once_or_stepping_conditionally_is_left_alone():
     assert rules_on(once) == []  # called once, not per epoch: nothing says the helper is an epoch
     per_epoch = once.replace("    train_one_epoch(", "    for epoch in range(90):\n        train_one_epoch(")
     assert rules_on(per_epoch) == [(9, HELPER)]
+
+
+def test_a_method_is_only_reached_from_its_own_class():
+    # B.train_epoch steps a StepLR per batch, but the loop that passes the StepLR calls A's train_epoch
+    body = ("        for x, y in loader:\n"
+            "            opt.zero_grad()\n"
+            "            F.mse_loss(self.model(x), y).backward()\n"
+            "            opt.step()\n"
+            "            sched.step()\n")
+    src = ("import torch\n"
+           "import torch.nn.functional as F\n"
+           "class A:\n"
+           "    def train_epoch(self, loader, opt, sched):\n"
+           "{a}"
+           "    def fit(self, model, loader):\n"
+           "        opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+           "        sched = torch.optim.lr_scheduler.StepLR(opt, 30)\n"
+           "        for epoch in range(90):\n"
+           "            self.train_epoch(loader, opt, sched)\n"
+           "class B:\n"
+           "    def train_epoch(self, loader, opt, sched):\n"
+           "{b}")
+    assert rules_on(src.format(a="        pass\n", b=body)) == []
+    assert rules_on(src.format(a=body, b="        pass\n")) == [(9, HELPER)]

@@ -304,8 +304,14 @@ def is_method(a: Analysis, fn: ast.AST) -> bool:
 def call_sites(a: Analysis, fn: ast.AST) -> List[Tuple[Analysis, ast.Call]]:
     """Calls that may run the function `fn`: `fn(...)` / `self.fn(...)` in its own file, and, for a
     top-level function, `fn(...)` / `module.fn(...)` in the project's files that import it."""
-    out = [(a, c) for c in a.f.calls if any(d is fn for d in a.helper_defs(c))]
-    if isinstance(a.f.parent.get(fn), ast.Module):
+    owner = a.f.parent.get(fn)
+    if isinstance(owner, ast.ClassDef):  # a method: self.fn(...) from the same class
+        out = [(a, c) for c in a.f.calls if isinstance(c.func, ast.Attribute) and c.func.attr == fn.name and
+               isinstance(c.func.value, ast.Name) and c.func.value.id in ("self", "cls") and
+               a.f.enclosing_class(c) is owner]
+    else:
+        out = [(a, c) for c in a.f.calls if isinstance(c.func, ast.Name) and any(d is fn for d in a.helper_defs(c))]
+    if isinstance(owner, ast.Module):
         for info, names, mods in a.project.importers(fn.name, a.f.path):
             other = Analysis(info, a.project)
             for c in info.calls:
