@@ -101,8 +101,10 @@ def verdict(exp: dict, report: dict | None) -> str:
 def summarise(path: str, exp: dict, report: dict | None, secs: float, err: str | None) -> dict:
     row = {"name": os.path.basename(path)[:-3], "kind": exp["kind"], "expected": exp["ids"], "what": exp["what"],
            "status": report["status"] if report else "tool-error", "verdict": verdict(exp, report),
-           "seconds": round(secs, 1), "error": err, "fail": [], "warn": [], "errors": [], "expected_checks": {}}
+           "seconds": round(secs, 1), "error": err, "fail": [], "warn": [], "errors": [], "expected_checks": {},
+           "check_seconds": {}}
     if report:
+        row["check_seconds"] = {c["id"]: round(c.get("seconds") or 0.0, 1) for c in report["checks"]}
         for c in report["checks"]:
             item = {"id": c["id"], "summary": c["summary"]}
             if c["status"] == "fail":
