@@ -61,7 +61,9 @@ NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 CONTRACT_ORDER = ("batch-sanity", "init-loss", "init-symmetry", "loss-input", "grad-flow", "nan-source",
                   "activations", "batch-independence", "causality", "eval-mode", "overfit-batch",
                   "input-dependence", "update-ratio", "lr-schedule", "reproducibility",
-                  "train-mode", "grad-accumulation", "lr-trace", "param-coverage", "loss-trace")
+                  "train-mode", "grad-accumulation", "lr-trace", "param-coverage", "loss-trace",
+                  "target-offset", "augment-alignment", "split-consistency", "silent-broadcast",
+                  "rank-data", "rank-sync")
 DRAFT_MIN_AGE_S = 600          # --merge-drafts leaves a draft alone if modified in the last 10 minutes
 EVIDENCE_KEYS = ("title", "author", "url", "date", "accessed", "relevance")
 MIN_QUOTE_WORDS = 3            # shorter "quoted" strings are terms, not quotations
