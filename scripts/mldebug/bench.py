@@ -230,7 +230,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         prog="ml-debug bench", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  python scripts/bench.py --quick\n  python scripts/bench.py --smoke --json\n"
-               "  python scripts/bench.py --targets gpt --checks batch-independence,causality\n\n"
+               "  python scripts/bench.py --targets gpt --checks batch-independence,causality\n"
+               "  python scripts/bench.py --trace-overhead --smoke\n\n"
                "exit status: 0 done, 2 bad arguments")
     p.add_argument("--quick", action="store_true", help="fewer repeats and sizes (a few minutes)")
     p.add_argument("--smoke", action="store_true", help="tiny models, one repeat, cheap checks (seconds)")
@@ -239,7 +240,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--repeats", type=int, default=None, help="runs per measurement (median reported)")
     p.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
     p.add_argument("--json", action="store_true", help="print the results as one JSON document")
+    p.add_argument("--trace-overhead", action="store_true",
+                   help="instead: what `trace --steps all` costs per training step, as a ratio to the untraced step")
     args = p.parse_args(argv)
+    if args.trace_overhead:
+        from . import trace_overhead
+        res = trace_overhead.run(smoke=args.smoke, rounds=args.repeats or 3)
+        print(json.dumps(res, indent=2) if args.json else trace_overhead.render(res))
+        return 0
     torch.set_num_threads(max(1, torch.get_num_threads()))
     specs_all = registry.ordered()
     if args.checks:
