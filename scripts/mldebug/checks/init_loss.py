@@ -22,6 +22,9 @@ from ..registry import Result, Skip, check
 FAIL_HIGH = 1.4        # loss >= 1.4x chance: logits start with std ~1.3+ (C=10); default PyTorch inits over
                        # our zoo measure 0.99-1.18x, so 1.4 leaves a margin for BatchNorm'd features
 WARN_HIGH = 1.25       # 1.25x-1.4x: mildly overconfident init, worth a look
+FAIL_EXCESS = 1.0      # softmax cross-entropy also needs >= 1 nat above ln C to fail (ours): the excess is about
+                       # s^2/2 for logits of std s whatever C, so 1 nat is s ~1.4 (= FAIL_HIGH at C=10); a ratio
+                       # alone is stricter at small C (1.4x ln 4 is only 0.55 nat, s ~1.05)
 LEAK_LOW = 0.5         # loss < half of both chance and the best constant: the answer leaks before training
 REG_FAIL_HIGH = 10.0   # regression: outputs at init 3x the target scale (variance 10x) is a scale bug
 REG_WARN_HIGH = 3.0
@@ -129,7 +132,9 @@ def judge(call, measured: float) -> Dict[str, Any]:
         info["num_classes"] = c
         what = f"ln({c})={chance:.3g}" if abs(chance - math.log(c)) < 1e-3 * chance else f"{chance:.4g}"
         info["status"], info["text"] = "pass", f"{name} at init {measured:.4g} vs {what} at chance (ratio {info['ratio']:.2f})"
-        if measured >= FAIL_HIGH * chance:
+        softmax = call.kind in ("cross_entropy", "nll_loss")
+        info["excess_nats"] = measured - chance
+        if measured >= FAIL_HIGH * chance and (not softmax or measured - chance >= FAIL_EXCESS):
             info["status"] = "fail"
             info["text"] = (f"{name} at init {measured:.4g} is {info['ratio']:.1f}x the {what} expected at chance: "
                             "the output layer starts overconfident (scale its init down) or the loss is wrong")
@@ -193,6 +198,8 @@ def init_loss(ctx) -> Result:
                        "a sign is flipped, so training would maximise the loss"}
     main = judged[0]
     metrics.update({k: main[k] for k in ("kind", "measured", "expected", "ratio", "best_constant")})
+    if "excess_nats" in main:
+        metrics["excess_nats"] = main["excess_nats"]
     if "num_classes" in main:
         metrics["num_classes"] = main["num_classes"]
     if len(judged) > 1:
