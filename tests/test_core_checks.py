@@ -49,3 +49,25 @@ def test_update_ratio_per_layer_table():
     m = entry("mlp_classifier", "update-ratio")["metrics"]
     assert set(m["per_layer"]) == {"0.weight", "2.weight", "4.weight"}
     assert all(-4 < v < -1 for v in m["per_layer"].values())
+
+
+def test_unreduced_loss_calls_are_read_as_their_mean():
+    """A loss built from reduction='none' calls (a VAE's per-pixel BCE summed per example) is a
+    normal loss: init-loss reads each call's mean, overfit-batch assumes no known floor."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from mldebug.api import doctor, target_from_objects
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(16, 20, generator=g)
+
+    def loss_fn(out, y):
+        return F.binary_cross_entropy_with_logits(out, y, reduction="none").sum(1).mean()
+
+    tgt = target_from_objects(build_model=lambda: nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 20)),
+                              batch=(x, x), loss_fn=loss_fn)
+    r = {c["id"]: c for c in doctor(tgt, checks=["init-loss", "overfit-batch"])["checks"]}
+    assert r["init-loss"]["status"] == "pass", r["init-loss"]["summary"]
+    assert r["init-loss"]["metrics"]["kind"] == "binary_cross_entropy_with_logits"
+    assert r["overfit-batch"]["status"] in ("pass", "warn"), r["overfit-batch"]["summary"]

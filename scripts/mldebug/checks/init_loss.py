@@ -59,15 +59,21 @@ def _broadcast_class_vector(vec: torch.Tensor, like: torch.Tensor) -> torch.Tens
     return vec.to(like.dtype).reshape(shape).expand_as(like).clone()
 
 
+def _scalar(t) -> float:
+    """A loss call's value as one number: its mean when it was called with reduction="none"."""
+    t = t.detach().float() if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float32)
+    return float(t.mean()) if t.numel() != 1 else float(t)
+
+
 def chance_value(call) -> float:
     """The same loss call with an uninformative prediction."""
     x = call.input
     if call.kind in ("cross_entropy", "binary_cross_entropy_with_logits") or call.kind in REGRESSION:
-        return float(call.recompute(input=torch.zeros_like(x)))
+        return _scalar(call.recompute(input=torch.zeros_like(x)))
     if call.kind == "nll_loss":
-        return float(call.recompute(input=torch.full_like(x, -math.log(_class_count(call)))))
+        return _scalar(call.recompute(input=torch.full_like(x, -math.log(_class_count(call)))))
     if call.kind == "binary_cross_entropy":
-        return float(call.recompute(input=torch.full_like(x, 0.5)))
+        return _scalar(call.recompute(input=torch.full_like(x, 0.5)))
     raise KeyError(call.kind)
 
 
@@ -89,18 +95,18 @@ def best_constant(call) -> Optional[float]:
             freq = _class_axis_view(y.to(x.dtype)).mean(0)
         p = freq / freq.sum().clamp_min(eps)
         logp = torch.log(p.clamp_min(eps))
-        return float(call.recompute(input=_broadcast_class_vector(logp, x)))
+        return _scalar(call.recompute(input=_broadcast_class_vector(logp, x)))
     if call.kind in ("binary_cross_entropy_with_logits", "binary_cross_entropy"):
         if y.shape != x.shape:
             return None
         p = y.float().mean(0, keepdim=True).clamp(eps, 1 - eps).expand_as(y).to(x.dtype)
         pred = torch.log(p / (1 - p)) if call.kind.endswith("logits") else p
-        return float(call.recompute(input=pred.clone()))
+        return _scalar(call.recompute(input=pred.clone()))
     if call.kind in REGRESSION:
         if not y.is_floating_point():
             return None
         const = y.float().median() if call.kind == "l1_loss" else y.float().mean()
-        return float(call.recompute(input=torch.full_like(x, float(const))))
+        return _scalar(call.recompute(input=torch.full_like(x, float(const))))
     return None
 
 
@@ -187,7 +193,7 @@ def init_loss(ctx) -> Result:
         raise Skip("loss_fn makes no loss call whose chance value I can model"
                    + (f" (saw {', '.join(seen)})" if seen else " (no torch loss function called)")
                    + "; compare the loss at init with its chance value by hand")
-    judged: List[Dict[str, Any]] = [judge(c, float(c.output.detach().float())) for c in calls]
+    judged: List[Dict[str, Any]] = [judge(c, _scalar(c.output)) for c in calls]
     details = [f"{j['status']}: {j['text']}" for j in judged]
     order = {"fail": 2, "warn": 1, "pass": 0}
     top = max(judged, key=lambda j: order[j["status"]])

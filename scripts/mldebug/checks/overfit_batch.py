@@ -28,10 +28,9 @@ PATIENCE = 50             # stop an attempt whose loss has not improved by 0.1% 
 RETRY_LRS = (1e-3, 3e-4)  # Adam retries (evidence/karpathy-recipe-2019.md: "adam is safe", 3e-4)
 
 
-def _floor(call, user_loss: float) -> float:
-    """The lowest value this loss can reach: >0 with label smoothing or soft targets."""
-    if call is None or abs(float(call.output.detach()) - user_loss) > 1e-5 * max(1.0, abs(user_loss)):
-        return 0.0  # the user's loss is not just this one call: assume a floor of 0
+def _call_floor(call) -> Optional[torch.Tensor]:
+    """The lowest value this loss call can reach (same reduction as the call): > 0 with label
+    smoothing or soft targets; None when it is 0 or unknown."""
     x, y = call.input, call.target
     eps = 1e-12
     try:
@@ -46,14 +45,36 @@ def _floor(call, user_loss: float) -> float:
                 q = (1 - ls) * onehot + ls / c
                 q = q.movedim(-1, 1) if x.dim() >= 2 else q
             else:
-                return 0.0
-            return max(0.0, float(call.recompute(input=torch.log(q.clamp_min(eps)))))
+                return None
+            return call.recompute(input=torch.log(q.clamp_min(eps))).detach()
         if call.kind == "binary_cross_entropy_with_logits" and y.is_floating_point():
             q = y.clamp(1e-6, 1 - 1e-6)
-            return max(0.0, float(call.recompute(input=torch.log(q / (1 - q)))))
+            return call.recompute(input=torch.log(q / (1 - q))).detach()
     except Exception:
+        return None
+    return None
+
+
+def _floor(call, user_loss: float) -> float:
+    """The lowest value the user's loss can reach, from its first loss call. When the call is the
+    whole loss, its own floor. When it is unreduced (reduction="none", reduced by the user's code,
+    as in a VAE's per-pixel BCE summed per example), the user's loss at the start times the share
+    of the call's value that is irreducible: exact for sums and means of the call's elements, an
+    estimate when other terms (a KL) add to it. Otherwise 0."""
+    if call is None or call.output is None:
         return 0.0
-    return 0.0
+    out = call.output.detach().float()
+    if out.numel() == 1 and abs(float(out) - user_loss) > 1e-5 * max(1.0, abs(user_loss)):
+        return 0.0  # the user's loss is not just this one call: assume a floor of 0
+    fl = _call_floor(call)
+    if fl is None:
+        return 0.0
+    if out.numel() == 1:
+        return max(0.0, float(fl))
+    total = float(out.sum())
+    if not (total > 0 and user_loss > 0 and float(out.min()) >= 0):
+        return 0.0
+    return max(0.0, min(0.99 * user_loss, user_loss * float(fl.float().sum()) / total))
 
 
 def _accuracy(trace) -> Optional[float]:
@@ -110,7 +131,7 @@ def overfit_batch(ctx) -> Result:
                 state["floor"] = _floor(call, loss)
                 state["start"] = loss
                 state.setdefault("flipped", loss < 0 and bool(trace.calls) and
-                                 all(float(c.output.detach()) >= 0 for c in trace.calls if c.output is not None))
+                                 all(float(c.output.detach().min()) >= 0 for c in trace.calls if c.output is not None))
             acc = _accuracy(trace)
             gap = state["start"] - state["floor"]
             closed = (state["start"] - loss) / gap if gap > 0 else 0.0
