@@ -71,3 +71,28 @@ def test_unreduced_loss_calls_are_read_as_their_mean():
     assert r["init-loss"]["status"] == "pass", r["init-loss"]["summary"]
     assert r["init-loss"]["metrics"]["kind"] == "binary_cross_entropy_with_logits"
     assert r["overfit-batch"]["status"] in ("pass", "warn"), r["overfit-batch"]["summary"]
+
+
+def test_bias_cancelled_by_a_difference_of_two_passes_warns_not_fails():
+    """A Siamese tower's last bias cancels in the distance between the two passes: its gradient is
+    exactly zero by construction, harmless. A weight matrix that never moves still fails."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from mldebug.api import doctor, target_from_objects
+
+    class Siamese(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tower = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 8))
+
+        def forward(self, a, b):
+            return F.pairwise_distance(self.tower(a), self.tower(b))
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(32, 12, generator=g), torch.randn(32, 12, generator=g)
+    same = (torch.rand(32, generator=g) < 0.5).float()
+    loss = lambda d, s: (s * d.pow(2) + (1 - s) * F.relu(1.0 - d).pow(2)).mean()  # noqa: E731
+    e = doctor(target_from_objects(build_model=Siamese, batch=((a, b), same), loss_fn=loss),
+               checks=["update-ratio"])["checks"][0]
+    assert e["status"] == "warn" and "tower.2.bias" in e["summary"] and "harmless" in e["summary"], e["summary"]

@@ -156,10 +156,22 @@ def update_ratio(ctx) -> Result:
     if lrs and all(x == 0 for x in lrs):
         problems.append(f"the learning rate is 0 for all {len(lrs)} steps measured")
     elif never:
-        why = "no gradient reaches them (unused in forward, or cut by detach)" if no_grad == never else \
-            "their update is exactly zero"
-        problems.append(f"{len(never)} parameter tensors never changed over {len(losses)} steps: {why}: "
-                        f"{', '.join(never[:4])}{' ...' if len(never) > 4 else ''}")
+        # A 1-D tensor (a bias, a norm's shift) whose gradient is exactly zero while every weight
+        # matrix moves is usually cancelled by what follows it (a bias before a normalisation, or
+        # before a difference of two passes through the same tower): useless, harmless. grad-flow
+        # reads it the same way and warns.
+        shapes = dict((n, p.dim()) for n, p in watch)
+        cancelled = [n for n in never if had_grad[n] and shapes[n] <= 1]
+        if len(cancelled) < len(never):
+            why = "no gradient reaches them (unused in forward, or cut by detach)" if no_grad == never else \
+                "their update is exactly zero"
+            problems.append(f"{len(never)} parameter tensors never changed over {len(losses)} steps: {why}: "
+                            f"{', '.join(never[:4])}{' ...' if len(never) > 4 else ''}")
+        else:
+            warns.append(f"{len(never)} 1-D parameter tensors never changed over {len(losses)} steps, their gradient "
+                         f"exactly zero while every weight matrix moved: {', '.join(never[:4])}"
+                         f"{' ...' if len(never) > 4 else ''}; usually cancelled by what follows them (a bias before "
+                         "a normalisation or a difference of two passes), harmless; see grad-flow")
     problems += wd_findings
     if median is not None:
         if peak > HIGH_FAIL:
