@@ -22,6 +22,7 @@ def test_clean_targets_pass(target, check_id):
     ("bug_lr_ten", "update-ratio", "far too high"),
     ("bug_lr_ten", "overfit-batch", "optimizer settings"),
     ("bug_head_only_optimizer", "update-ratio", "not in the optimizer"),
+    ("bug_optimizer_reads_params_twice", "update-ratio", "reads `params` more than once"),
     ("bug_huge_weight_decay", "update-ratio", "weight decay"),
     ("bug_unused_layer", "update-ratio", "never changed"),
 ])

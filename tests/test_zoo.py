@@ -61,6 +61,7 @@ EXPECT = {
     "bug_d_unseeded_init": ("reproducibility", "fail"),
     # init, optimizer
     "bug_huge_final_init": ("init-loss", "fail"),
+    "bug_optimizer_reads_params_twice": ("update-ratio", "fail"),
     "bug_sign_flip": ("init-loss", "fail"),
     "bug_lr_zero": ("update-ratio", "fail"),
     "bug_lr_ten": ("update-ratio", "fail"),

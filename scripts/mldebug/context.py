@@ -329,11 +329,14 @@ class Context:
                               f"{tuple(loss.shape)}; reduce it to a scalar (e.g. .mean())")
         return loss.reshape(())
 
-    def make_optimizer(self, params) -> torch.optim.Optimizer:
+    def make_optimizer(self, params, as_list: bool = False) -> torch.optim.Optimizer:
+        """The target's optimizer over `params`, handed over as training usually does it: an
+        iterator like `model.parameters()`, which can be read once (`as_list=True`: a list)."""
         params = list(params)
         if self.target.make_optimizer is None:
             return torch.optim.Adam(params, lr=DEFAULT_LR)
-        return self.call("make_optimizer(params)", self.target.make_optimizer, params)
+        return self.call("make_optimizer(params)", self.target.make_optimizer,
+                         list(params) if as_list else iter(params))
 
     def make_scheduler(self, optimizer):
         if self.target.make_scheduler is None:

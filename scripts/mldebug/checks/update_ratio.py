@@ -64,6 +64,17 @@ def _weight_decay_findings(opt, names, grads_rms) -> List[str]:
     return out
 
 
+def _holds_all_from_a_list(ctx, named) -> bool:
+    """Whether make_optimizer, given the parameters as a list instead of an iterator, holds every
+    trainable one: then the iterator was read twice (a generator exhausted by the first pass)."""
+    try:
+        opt = ctx.make_optimizer([p for _, p in named], as_list=True)
+    except Exception:
+        return False
+    held = {id(p) for g in opt.param_groups for p in g["params"]}
+    return all(id(p) in held for _, p in named if p.requires_grad)
+
+
 @check("update-ratio", "per-layer update-to-data ratio over a few real steps", order=70,
        options=[Option("--ratio-steps", int, DEFAULT_STEPS, "optimizer steps to measure the update ratio over")])
 def update_ratio(ctx) -> Result:
@@ -149,7 +160,12 @@ def update_ratio(ctx) -> Result:
     problems, warns = [], []
     if nonfinite:
         problems.append(nonfinite)
-    if not_held:
+    if not_held and _holds_all_from_a_list(ctx, named):
+        problems.append(f"make_optimizer(params) reads `params` more than once: given an iterator, as "
+                        f"`model.parameters()` is, it leaves {len(not_held)} trainable tensors out "
+                        f"({', '.join(not_held[:4])}{' ...' if len(not_held) > 4 else ''}), which a list "
+                        "would include; take `params = list(params)` first")
+    elif not_held:
         frac = sum(p.numel() for n, p in trainable if n in not_held) / max(1, n_params)
         problems.append(f"{len(not_held)} trainable tensors ({100 * frac:.0f}% of weights) are not in the optimizer "
                         f"and will never train: {', '.join(not_held[:4])}{' ...' if len(not_held) > 4 else ''}")
