@@ -17,6 +17,7 @@ def test_clean_targets_pass(target, check_id):
     ("bug_huge_final_init", "init-loss", "overconfident"),
     ("bug_sign_flip", "init-loss", "sign"),
     ("bug_sign_flip", "overfit-batch", "sign"),
+    ("bug_tanh_squashed_logits", "overfit-batch", "outputs cannot grow"),
     ("bug_lr_zero", "update-ratio", "learning rate is 0"),
     ("bug_lr_zero", "overfit-batch", "optimizer settings"),
     ("bug_lr_ten", "update-ratio", "far too high"),

@@ -19,6 +19,7 @@ CLEAN = ["mlp_classifier", "cnn_bn", "regression", "multilabel", "imbalanced_pri
 @pytest.mark.parametrize("target, part, needle", [
     ("bug_d_unseeded_data", "data", "get_batch() gives a different batch with the same seed: first at inputs,"),
     ("bug_d_unseeded_init", "model", "build_model() gives different weights with the same seed: first at emb.weight"),
+    ("bug_python_random_crop", "data", "get_batch() gives a different batch when only torch is seeded"),
 ])
 def test_unseeded_randomness_fails_and_names_the_part(target, part, needle):
     e = entry(target, "reproducibility")

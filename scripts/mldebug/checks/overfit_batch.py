@@ -22,7 +22,9 @@ DEFAULT_STEPS = 300       # step cap per attempt; a healthy small model memorise
 DEFAULT_EXAMPLES = 8      # Sanh overfits 16, Karpathy "as few as two"; 8 keeps linear-ish models able to fit
 SUCCESS_FRACTION = 0.1    # success: loss within 10% of its start, above the loss floor (refs/diagnostics.md#overfit-batch)
 STUCK_PROGRESS = 0.1      # an attempt that closed < 10% of the gap made no real progress
-ACC_PROGRESS = 0.5        # with 100% training accuracy, half the gap closed already counts as memorised
+ACC_PROGRESS = 0.5        # with 100% training accuracy, half the gap closed already counts as memorised,
+ACC_CONFIRM = 0.5         # ... once the loss has since fallen to half of where full accuracy began: margins
+                          # still grow (ours: bounded logits, tanh or an unscaled cosine head, plateau instead)
 CAPACITY_PROGRESS = 0.5   # Adam closing >= 50% of the gap: the model learns, it's just slow or small
 PATIENCE = 50             # stop an attempt whose loss has not improved by 0.1% for 50 steps
 RETRY_LRS = (1e-3, 3e-4)  # Adam retries (evidence/karpathy-recipe-2019.md: "adam is safe", 3e-4)
@@ -129,6 +131,13 @@ def overfit_batch(ctx) -> Result:
             if step == 0:
                 call = trace.calls[0] if trace is not None and trace.calls else None
                 state["floor"] = _floor(call, loss)
+                # the loss is exactly one classification call: its floor is known, so a plateau at
+                # full accuracy is the outputs' doing (a distillation or multi-term loss has its own)
+                state["one_call"] = (call is not None and len(trace.calls) == 1 and call.output is not None
+                                     and call.kind in ("cross_entropy", "nll_loss",
+                                                       "binary_cross_entropy_with_logits")
+                                     and call.output.numel() == 1
+                                     and abs(float(call.output.detach()) - loss) <= 1e-5 * max(1.0, abs(loss)))
                 state["start"] = loss
                 state.setdefault("flipped", loss < 0 and bool(trace.calls) and
                                  all(float(c.output.detach().min()) >= 0 for c in trace.calls if c.output is not None))
@@ -137,8 +146,16 @@ def overfit_batch(ctx) -> Result:
             closed = (state["start"] - loss) / gap if gap > 0 else 0.0
             if acc is not None:
                 state["acc"] = acc
-            # near zero; or every example right and more than half the way there (an early stop)
-            return step > 0 and (closed >= 1 - SUCCESS_FRACTION or (acc == 1.0 and closed >= ACC_PROGRESS))
+            if step > 0 and acc == 1.0 and closed >= ACC_PROGRESS and label not in state.get("full_at", {}):
+                state.setdefault("full_at", {})[label] = (step, loss)
+            full = state.get("full_at", {}).get(label)
+            # near zero; or every example right, more than half the way there, and the loss still
+            # falling well below where full accuracy began (an early stop: the rest is confidence)
+            return step > 0 and (closed >= 1 - SUCCESS_FRACTION or
+                                 (full is not None and acc == 1.0 and
+                                  (not state.get("one_call") or  # a multi-term loss: its floor is unknown
+                                   (step > full[0] and
+                                    loss - state["floor"] <= ACC_CONFIRM * (full[1] - state["floor"])))))
 
         return train(ctx, model, opt, inputs, targets, cap, done=done, trace=True, patience=PATIENCE)
 
@@ -171,6 +188,24 @@ def overfit_batch(ctx) -> Result:
         acc = f", {100 * state['acc']:.0f}% right" if "acc" in state else ""
         return finish("pass", f"memorised {k} examples with {metrics['optimizer']}: loss {user.start:.4g} -> "
                               f"{user.end:.4g} in {user.steps} steps{acc}")
+    full = state.get("full_at", {}).get("yours")
+    # every example right, yet over the PATIENCE+ steps since, the loss did not even halve its
+    # distance to the floor: the outputs can't grow (bounded logits)
+    bounded = (full is not None and state.get("one_call") and user.stopped in ("cap", "stuck")
+               and user.steps - full[0] >= PATIENCE
+               and user.best - floor > ACC_CONFIRM * (full[1] - floor)
+               and user.best - floor > SUCCESS_FRACTION * (user.start - floor))
+    if full is not None and user.stopped == "cap" and not bounded:
+        return finish("pass", f"memorised {k} examples with {metrics['optimizer']}: every example right from step "
+                              f"{full[0]}, loss {user.start:.4g} -> {user.end:.4g} and still falling at the "
+                              f"{cap}-step cap")
+    if bounded:
+        metrics["full_accuracy_step"] = full[0]
+        return finish("fail", f"every one of {k} examples is classified right from step {full[0]} (loss "
+                              f"{full[1]:.4g}), yet in the {user.steps - full[0]} steps since the loss only reached "
+                              f"{user.best:.4g}, not half-way to its floor {floor:.3g}: the outputs cannot grow, so "
+                              "the loss can't approach its floor (logits bounded by a tanh, clamp, sigmoid or an "
+                              "unscaled normalisation before the loss)")
     if user.stopped == "budget":
         return finish("warn", f"stopped by the {ctx.budget:g}s time budget after {user.steps} steps with "
                               f"{metrics['optimizer']}: loss {user.start:.4g} -> {user.best:.4g} (best, "

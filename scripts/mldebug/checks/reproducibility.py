@@ -97,6 +97,19 @@ def _named_state(model) -> List[Tuple[str, torch.Tensor]]:
     return list(model.state_dict(keep_vars=False).items())
 
 
+def _call_torch_seeded(ctx, where, fn, entropy: int):
+    """ctx.call, but with Python's and NumPy's global RNGs at `entropy` instead of the seed."""
+    def run():
+        random.seed(entropy)
+        try:
+            import numpy as np
+            np.random.seed(entropy)
+        except ImportError:
+            pass
+        return fn()
+    return ctx.call(where, run)
+
+
 def _named_batch(batch) -> List[Tuple[str, Any]]:
     inputs, targets = batch
     return list(T.named_leaves(inputs, "inputs")) + list(T.named_leaves(targets, "targets"))
@@ -154,7 +167,34 @@ def reproducibility(ctx) -> Result:
     metrics["compared"] = how
     findings: List[Tuple[str, str, float]] = []   # (part, message, relative size)
 
+    # The same two imports again, called with torch seeded alike but Python's and NumPy's global
+    # RNGs left at each process's own entropy: what a script that calls only torch.manual_seed gets.
+    torch_only = None
+    if not how.startswith("two calls"):
+        try:
+            torch_only = []
+            for tag, entropy in zip("cd", IMPORT_ENTROPY):
+                t = _fresh_copy(ctx.target, ctx.seed, entropy, tag)
+                torch_only.append((_call_torch_seeded(ctx, "build_model()", t.build_model, entropy),
+                                   _call_torch_seeded(ctx, "get_batch()", t.get_batch, entropy)))
+        except Exception:
+            torch_only = None
+
     (m1, b1), (m2, b2) = builds
+    if torch_only is not None:
+        for part, idx, named, what in (("model", 0, _named_state, "build_model() gives different weights"),
+                                       ("data", 1, _named_batch, "get_batch() gives a different batch")):
+            try:
+                same_all = _diff(named(builds[0][idx]), named(builds[1][idx])) is None
+                d = _diff(named(torch_only[0][idx]), named(torch_only[1][idx]))
+            except Exception:
+                continue
+            if same_all and d is not None:
+                findings.append((part, f"{what} when only torch is seeded: first at {d[0]}, {d[1]}; it draws from "
+                                       "NumPy's or Python's global RNG (np.random.*, random.*), which "
+                                       "torch.manual_seed does not seed; seed them too (np.random.seed, random.seed) "
+                                       "or draw from a generator seeded from torch", d[2]))
+        del torch_only
     d = _diff(_named_state(m1), _named_state(m2))
     if d is not None:
         findings.append(("model", f"build_model() gives different weights with the same seed: first at {d[0]}, "
