@@ -116,3 +116,39 @@ def test_attention_mask_and_token_ids_are_not_judged_for_scale():
                checks=["batch-sanity"])["checks"][0]
     assert e["status"] == "pass", e["summary"]
     assert e["metrics"]["inputs"]["inputs[0]"]["dtype"] == "int64"
+
+
+def _padded_lm(invert: bool):
+    """A GRU language model over right-padded sequences (pad id 1); the labels of padding are
+    ignored, or, with `invert`, the labels of every real token are."""
+    pad, vocab = 1, 30
+    g = torch.Generator().manual_seed(4)
+    lengths = torch.randint(6, 13, (12,), generator=g)
+    ids = torch.randint(2, vocab, (12, 13), generator=g)
+    real = torch.arange(13).unsqueeze(0) < lengths.unsqueeze(1)
+    ids = ids.masked_fill(~real, pad)
+    x, y, keep = ids[:, :-1], ids[:, 1:].clone(), real[:, 1:]
+    y = y.masked_fill(keep if invert else ~keep, -100)
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, 16, padding_idx=pad)
+            self.rnn = nn.GRU(16, 16, batch_first=True)
+            self.out = nn.Linear(16, vocab)
+
+        def forward(self, t):
+            return self.out(self.rnn(self.emb(t))[0])
+
+    return target_from_objects(build_model=LM, batch=(x, y),
+                               loss_fn=lambda o, t: F.cross_entropy(o.transpose(1, 2), t, ignore_index=-100))
+
+
+def test_inverted_padding_mask_fails_naming_the_padding_id():
+    e = doctor(_padded_lm(invert=True), checks=["batch-sanity"])["checks"][0]
+    assert e["status"] == "fail" and "padding_idx of emb" in e["summary"] and "inverted" in e["summary"], e["summary"]
+
+
+def test_padding_ignored_the_right_way_passes():
+    e = doctor(_padded_lm(invert=False), checks=["batch-sanity"])["checks"][0]
+    assert e["status"] == "pass", e["summary"]

@@ -86,6 +86,30 @@ def _init_eval(ctx) -> Tuple[Optional[torch.Tensor], list, Optional[float], Opti
     return prediction_of(out), [], None, why
 
 
+def _padding_ids(ctx) -> Dict[int, str]:
+    """padding_idx -> name of the nn.Embedding that declares it, read off the pristine model."""
+    model = getattr(ctx, "_pristine", None)
+    out: Dict[int, str] = {}
+    if isinstance(model, nn.Module):
+        for name, m in model.named_modules():
+            if isinstance(m, nn.Embedding) and m.padding_idx is not None:
+                out.setdefault(int(m.padding_idx) % m.num_embeddings, name or "the embedding")
+    return out
+
+
+def _padding_only(ctx, valid: torch.Tensor, y: torch.Tensor, where: str, fails: List[str]) -> None:
+    """Every kept (not ignored) target is the id the model's embedding reserves for padding: the
+    loss trains the model to predict padding, typically an inverted mask (labels[mask == 1] = -100)."""
+    if valid.numel() < LEAK_MIN or int(valid.min()) != int(valid.max()):
+        return
+    v = int(valid[0])
+    pads = _padding_ids(ctx)
+    if v in pads:
+        fails.append(f"every one of the {valid.numel()} targets {where} keeps (of {y.numel()}) is id {v}, the "
+                     f"padding_idx of {pads[v]}: the model is trained to predict padding only; the ignore mask "
+                     "looks inverted (labels[mask == 1] = -100 where mask == 0 was meant)")
+
+
 def _weight_layer_input_scale(ctx) -> float:
     """Largest std of what any weight layer (Linear, Conv, RNN) receives in one forward."""
     model = ctx.fresh_model()
@@ -223,6 +247,8 @@ def batch_sanity(ctx) -> Result:
             judged_ids.add(id(y))
             if valid is not None and balance_labels is None:
                 balance_labels = (valid, c)
+            if valid is not None:
+                _padding_only(ctx, valid, y, f"the {call.kind} call", fails)
         elif call.kind in CLASS_LOSSES + BINARY_LOSSES and y.is_floating_point() and y.numel():
             lo, hi = float(y.min()), float(y.max())
             if lo < -1e-6 or hi > 1 + 1e-6:
