@@ -215,3 +215,13 @@ def loss_fn(out, y): return F.cross_entropy(out, y)
     e = entry(_target(tmp_path, "zero_gamma", body, head), CHECK)
     assert e["status"] == "pass", e["summary"]
     assert "blocks.0.c1.weight" in e["metrics"]["zero_grad_explained_by_zero_init"]
+
+
+def test_blocks_skipped_by_stochastic_depth_are_not_called_unused():
+    """Blocks skipped at random in the probed forward run under another seed: not a finding; a
+    module that never runs under any seed still fails (bug_unused_layer)."""
+    e = entry("stochastic_depth_resmlp", "grad-flow")
+    assert e["status"] == "pass", e["summary"]
+    assert e["metrics"]["randomly_skipped"], e["metrics"]
+    assert entry("stochastic_depth_resmlp", "update-ratio")["status"] == "pass"
+    assert entry("bug_unused_layer", "grad-flow")["status"] == "fail"

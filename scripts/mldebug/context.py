@@ -144,10 +144,15 @@ class Context:
             self._last_progress = now
             progress(f"[ml-debug] {self.check_id or ''} {msg}".replace("  ", " "))
 
+    py_entropy: Optional[int] = None   # when set, Python's and NumPy's RNGs get this instead of the seed
+    seed_offset: int = 0               # added to the seed: a multi-step check draws anew at each step
+
     # ------------------------------------------------------------------ user calls
     def call(self, where: str, fn: Callable, *args, **kwargs):
         """Seed, then call user code; its exceptions become a one-line UserCodeError."""
-        T.seed_everything(self.seed)
+        T.seed_everything(self.seed + self.seed_offset)
+        if self.py_entropy is not None:   # as a process that seeds only torch (reproducibility)
+            T.seed_python_and_numpy(self.py_entropy)
         try:
             return fn(*args, **kwargs)
         except (TargetError, UserCodeError):

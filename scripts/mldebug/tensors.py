@@ -127,6 +127,15 @@ def seed_everything(seed: int) -> None:
         pass
 
 
+def seed_python_and_numpy(seed: int) -> None:
+    random.seed(seed)
+    try:
+        import numpy as np
+        np.random.seed(seed % (2 ** 32))
+    except ImportError:
+        pass
+
+
 @contextmanager
 def preserved_rng():
     """Run a block and put every global RNG back as it was, whatever the block did."""

@@ -15,6 +15,8 @@ from typing import Any, Dict, List
 
 import torch
 
+from .. import tensors as T
+from ..context import default_forward
 from ..registry import Result, check
 from ._probe import ParamInfo, fmt_list, probe
 
@@ -93,6 +95,39 @@ def _unblocked_by_perturbing(ctx, blockers: List[str]) -> set:
     return {n for n, p in named.items() if p.grad is not None and bool(p.grad.detach().any())}
 
 
+SKIP_SEEDS = 3   # extra forwards (no backward) that look for modules skipped at random (ours: a block kept
+                # with probability 0.9 is skipped in all 4 passes with probability 1e-4)
+
+
+def _randomly_skipped(ctx, names: List[str]) -> set:
+    """Parameters among `names` whose module runs in a train-mode forward under another seed: a
+    block skipped at random (stochastic depth), not one that never runs."""
+    model = ctx.fresh_model()
+    model.train()
+    ran: set = set()
+    owner = {}
+    for mname, m in model.named_modules():
+        for pname, _ in m.named_parameters(recurse=False):
+            owner[f"{mname}.{pname}" if mname else pname] = mname
+    wanted = {owner[n] for n in names if n in owner}
+    hooks = [m.register_forward_hook(lambda mod, i, o, n=mname: ran.add(n))
+             for mname, m in model.named_modules() if mname in wanted]
+    try:
+        with T.preserved_rng(), torch.no_grad():
+            for k in range(1, SKIP_SEEDS + 1):
+                if wanted <= ran:
+                    break
+                T.seed_everything(ctx.seed + 1000 * k)
+                fwd = ctx.target.forward
+                (fwd(model, ctx.inputs) if fwd is not None else default_forward(model, ctx.inputs))
+    except Exception:
+        return set()
+    finally:
+        for h in hooks:
+            h.remove()
+    return {n for n in names if owner.get(n) in ran}
+
+
 @check("grad-flow", "every trainable parameter gets a finite, non-zero gradient of sane relative size", order=30)
 def grad_flow(ctx) -> Result:
     pr = probe(ctx)
@@ -111,6 +146,12 @@ def grad_flow(ctx) -> Result:
     no_grad = [p for p in trainable if not p.has_grad]
     never_ran = [p.name for p in no_grad if not p.ran]
     cut = [p.name for p in no_grad if p.ran]
+    skipped = _randomly_skipped(ctx, never_ran) if never_ran else set()
+    if skipped:
+        metrics["randomly_skipped"] = sorted(skipped)
+        details.append(f"skipped in this forward but run in another with a different seed (stochastic depth, "
+                       f"LayerDrop): {fmt_list(sorted(skipped))}")
+        never_ran = [n for n in never_ran if n not in skipped]
     if never_ran:
         problems.append(f"{len(never_ran)} parameter tensors get no gradient because their module never runs in "
                         f"forward: {fmt_list(never_ran)}")

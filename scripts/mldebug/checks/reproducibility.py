@@ -100,12 +100,7 @@ def _named_state(model) -> List[Tuple[str, torch.Tensor]]:
 def _call_torch_seeded(ctx, where, fn, entropy: int):
     """ctx.call, but with Python's and NumPy's global RNGs at `entropy` instead of the seed."""
     def run():
-        random.seed(entropy)
-        try:
-            import numpy as np
-            np.random.seed(entropy)
-        except ImportError:
-            pass
+        T.seed_python_and_numpy(entropy)
         return fn()
     return ctx.call(where, run)
 
@@ -115,31 +110,49 @@ def _named_batch(batch) -> List[Tuple[str, Any]]:
     return list(T.named_leaves(inputs, "inputs")) + list(T.named_leaves(targets, "targets"))
 
 
-def _train_twice(ctx) -> Tuple[List[List[float]], Optional[Tuple[str, str, float]], Optional[str]]:
-    """Two identical short trainings from the same copy and batch: losses and the first param difference."""
+def _train_twice(ctx, entropies=(None, None)) -> Tuple[List[List[float]], Optional[Tuple[str, str, float]],
+                                                       Optional[str]]:
+    """Two identical short trainings from the same copy and batch: losses and the first param difference.
+    `entropies`: per run, Python's and NumPy's seed for every call into the target (None: the seed)."""
     runs, finals = [], []
-    for _ in range(2):
-        model = ctx.fresh_model()
-        model.train()
-        opt = ctx.make_optimizer(model.parameters())
-        sched = ctx.make_scheduler(opt)
-        losses = []
+    for entropy in entropies:
+        ctx.py_entropy = entropy
         try:
-            for _ in range(TRAIN_STEPS):
-                opt.zero_grad(set_to_none=True)
-                loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
-                losses.append(float(loss.detach().float()))
-                opt.step()
-                if sched is not None:
-                    ctx.call("scheduler.step()", sched.step)
-        except GraphCut as e:
-            return [], None, str(e)
-        # one more forward after the last update, so a difference in the last step shows in a loss too
-        with torch.no_grad():
-            losses.append(float(ctx.loss(ctx.forward(model, ctx.inputs), ctx.targets).detach().float()))
+            losses, final, cut = _train_once(ctx)
+        finally:
+            ctx.py_entropy = None
+        if cut:
+            return [], None, cut
         runs.append(losses)
-        finals.append(_named_state(model))
+        finals.append(final)
     return runs, _diff(finals[0], finals[1]), None
+
+
+def _train_once(ctx):
+    """One short training of a fresh copy: (losses, final state, why it could not train)."""
+    model = ctx.fresh_model()
+    model.train()
+    opt = ctx.make_optimizer(model.parameters())
+    sched = ctx.make_scheduler(opt)
+    losses = []
+    try:
+        for _ in range(TRAIN_STEPS):
+            opt.zero_grad(set_to_none=True)
+            loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
+            losses.append(float(loss.detach().float()))
+            opt.step()
+            if sched is not None:
+                ctx.call("scheduler.step()", sched.step)
+    except GraphCut as e:
+        return [], None, str(e)
+    # one more forward after the last update, so a difference in the last step shows in a loss too
+    with torch.no_grad():
+        losses.append(float(ctx.loss(ctx.forward(model, ctx.inputs), ctx.targets).detach().float()))
+    return losses, _named_state(model), None
+
+
+def in_process_only(how: str) -> bool:
+    return how.startswith("two calls")
 
 
 def _loss_diff(a: List[float], b: List[float]) -> Optional[Tuple[int, float]]:
@@ -237,6 +250,19 @@ def reproducibility(ctx) -> Result:
             findings.append(("training", f"two identical {TRAIN_STEPS}-step trainings disagree ({where}): "
                                          "nondeterministic kernels (scatter/index_add on GPU, cuDNN autotuning) or "
                                          "unseeded randomness in the training step", rel))
+        elif not in_process_only(how):
+            # the same two trainings as two processes that seed only torch would run them
+            runs2, pd2, cut2 = _train_twice(ctx, IMPORT_ENTROPY)
+            ld2 = _loss_diff(runs2[0], runs2[1]) if runs2 else None
+            if not cut2 and (ld2 is not None or pd2 is not None):
+                where = f"loss after step {ld2[0]}: {runs2[0][ld2[0]]:.8g} vs {runs2[1][ld2[0]]:.8g}" if ld2 else \
+                    f"weights after {TRAIN_STEPS} steps: first at {pd2[0]}, {pd2[1]}"
+                rel = max(ld2[1] if ld2 else 0.0, pd2[2] if pd2 else 0.0)
+                findings.append(("training", f"two {TRAIN_STEPS}-step trainings with torch seeded alike disagree "
+                                             f"({where}): the forward, loss or training step draws from Python's or "
+                                             "NumPy's global RNG (random.random(), np.random.*), which "
+                                             "torch.manual_seed does not seed; draw from torch instead, or seed "
+                                             "them too", rel))
     metrics["differs"] = [p for p, _, _ in findings]
     for p, msg, rel in findings:
         metrics[f"{p}_relative_diff"] = rel

@@ -102,10 +102,15 @@ def update_ratio(ctx) -> Result:
             budget_hit = True
             break
         opt.zero_grad(set_to_none=True)
+        # each step draws its own randomness (dropout masks, blocks skipped by stochastic depth), as
+        # successive training steps do; with one seed for all, a block skipped once is skipped always
+        ctx.seed_offset = step
         try:
             loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
         except GraphCut as e:
             return Result("fail", f"no update can happen: {e}", {"steps": 0})
+        finally:
+            ctx.seed_offset = 0
         losses.append(float(loss.detach().float()))
         if not math.isfinite(losses[-1]):
             nonfinite = f"loss became {losses[-1]} at step {step}"
