@@ -262,24 +262,59 @@ class Context:
                 for k in ("prediction_from", "loss_from", "dtype", "checked_in", "unwrapped_from")
                 if self._cache.get(k) is not None}
 
-    def _validate_batch(self, batch: Any):
+    def _validate_batch(self, batch: Any, fn: str = "get_batch()"):
         name = self.target.name
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
             what = f"a {type(batch).__name__}" + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
-            raise TargetError(f"target {name}: get_batch() must return (inputs, targets), got {what}")
+            raise TargetError(f"target {name}: {fn} must return (inputs, targets), got {what}")
         inputs, targets = batch
         if not T.leaves(inputs):
-            raise TargetError(f"target {name}: get_batch() inputs hold no tensor (got {type(inputs).__name__}); "
+            raise TargetError(f"target {name}: {fn} inputs hold no tensor (got {type(inputs).__name__}); "
                               "return a Tensor, a tuple/list of Tensors or a dict of Tensors")
         bad = [n for n, t in T.named_leaves(inputs) if t.dim() == 0]
         if bad:
-            raise TargetError(f"target {name}: get_batch() input {bad[0]} is 0-d; dim 0 must be the batch")
+            raise TargetError(f"target {name}: {fn} input {bad[0]} is 0-d; dim 0 must be the batch")
         sizes = {n: t.shape[0] for n, t in T.named_leaves(inputs)}
         sizes.update({n: t.shape[0] for n, t in T.named_leaves(targets, "targets") if t.dim() > 0})
         if len(set(sizes.values())) > 1:
             desc = ", ".join(f"{n} has {s}" for n, s in sizes.items())
-            raise TargetError(f"target {name}: get_batch() tensors disagree on the batch size (dim 0): {desc}")
+            raise TargetError(f"target {name}: {fn} tensors disagree on the batch size (dim 0): {desc}")
         return inputs, targets
+
+    # ------------------------------------------------------------------ optional data sources
+    def val_batch(self):
+        """The target's evaluation batch from get_val_batch(), validated, on the device; None without one.
+
+        A bad value raises TargetError with one line naming the fix (the check reports it as its error)."""
+        if self.target.get_val_batch is None:
+            return None
+
+        def load():
+            try:
+                batch = self.call("get_val_batch()", self.target.get_val_batch)
+            except UserCodeError as e:
+                raise TargetError(f"target {self.target.name}: {e}") from None
+            batch = self._validate_batch(batch, "get_val_batch()")
+            up = (lambda t: t.float() if t.dtype in REDUCED else t) if self._upcast else (lambda t: t)
+            return T.tree_map(up, T.to_device(batch, self.device))
+        return self.cached("val_batch", load)
+
+    def dataset(self):
+        """The training Dataset from get_dataset() (indexable: __getitem__ and __len__); None without one."""
+        if self.target.get_dataset is None:
+            return None
+
+        def load():
+            try:
+                ds = self.call("get_dataset()", self.target.get_dataset)
+            except UserCodeError as e:
+                raise TargetError(f"target {self.target.name}: {e}") from None
+            if ds is None or not hasattr(ds, "__getitem__") and not hasattr(ds, "__iter__"):
+                raise TargetError(f"target {self.target.name}: get_dataset() returned {type(ds).__name__}, "
+                                  "not a Dataset; return the training torch.utils.data.Dataset "
+                                  "(indexable, with its augmentations)")
+            return ds
+        return self.cached("dataset", load)
 
     # ------------------------------------------------------------------ objects
     @property

@@ -15,13 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 REQUIRED = ("build_model", "get_batch", "loss_fn")
-OPTIONAL_CALLABLES = ("make_optimizer", "make_scheduler", "forward")
+OPTIONAL_CALLABLES = ("make_optimizer", "make_scheduler", "forward", "get_val_batch", "get_dataset")
 OPTIONAL_INTS = ("CAUSAL_DIM", "NUM_CLASSES", "TOTAL_STEPS")
 
 HINTS = {
     "build_model": "def build_model(): return MyModel()",
     "get_batch": "def get_batch(): return inputs, targets",
     "loss_fn": "def loss_fn(outputs, targets): return F.cross_entropy(outputs, targets)",
+}
+
+OPTIONAL_HINTS = {
+    "get_val_batch": "def get_val_batch(): return val_inputs, val_targets",
+    "get_dataset": "def get_dataset(): return MyDataset(train=True)",
 }
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -72,6 +77,8 @@ class Target:
     make_optimizer: Optional[Callable] = None
     make_scheduler: Optional[Callable] = None
     forward: Optional[Callable] = None
+    get_val_batch: Optional[Callable] = None   # one evaluation batch (split-consistency)
+    get_dataset: Optional[Callable] = None     # the training Dataset with its augmentations (augment-alignment)
     causal_dim: Optional[int] = None
     num_classes: Optional[int] = None
     total_steps: Optional[int] = None
@@ -90,7 +97,9 @@ class Target:
         for opt in OPTIONAL_CALLABLES:
             fn = get(opt)
             if fn is not None and not callable(fn):
-                raise TargetError(f"target {name}: {opt} must be a function, got {type(fn).__name__}")
+                hint = OPTIONAL_HINTS.get(opt)
+                raise TargetError(f"target {name}: {opt} must be a function, got {type(fn).__name__}"
+                                  + (f"; define `{hint}`" if hint else ""))
         ints = {}
         for k in OPTIONAL_INTS:
             v = get(k)
@@ -107,6 +116,8 @@ class Target:
             make_optimizer=get("make_optimizer"),
             make_scheduler=get("make_scheduler"),
             forward=get("forward"),
+            get_val_batch=get("get_val_batch"),
+            get_dataset=get("get_dataset"),
             causal_dim=ints["CAUSAL_DIM"],
             num_classes=ints["NUM_CLASSES"],
             total_steps=ints["TOTAL_STEPS"],
