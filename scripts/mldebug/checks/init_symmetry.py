@@ -91,12 +91,40 @@ def _tied_pairs(g: torch.Tensor, group: torch.Tensor, scale: float, gen: torch.G
     return int(tied.sum())
 
 
-def _grads(ctx, model: nn.Module) -> None:
+def _grads(ctx, model: nn.Module) -> set:
+    """One forward + backward; returns the ids of parameters used only as lookup tables."""
     model.zero_grad(set_to_none=True)
-    loss_backward(ctx, model, ctx.inputs, ctx.targets)
+    loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
+    return _lookup_tables(loss)
 
 
-def _scan(named, owners, gen, init_rows) -> Dict[str, Dict[str, Any]]:
+# autograd nodes that read rows of a tensor by index: each row is its own token's, never a unit
+TABLE_READS = ("EmbeddingBackward0", "IndexBackward0", "IndexSelectBackward0", "EmbeddingBagBackward0")
+MAX_GRAPH_NODES = 20000   # autograd nodes visited to find how each parameter is read
+
+
+def _lookup_tables(loss: torch.Tensor) -> set:
+    """Ids of parameters the loss reads only by index (`table[idx]`, nn.Embedding): their rows belong
+    to tokens, not to units fed the same input, so rows that start equal are not a symmetry to break."""
+    readers: Dict[int, set] = {}
+    seen, stack = set(), [loss.grad_fn]
+    while stack and len(seen) < MAX_GRAPH_NODES:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            var = getattr(nxt, "variable", None)
+            if var is not None:
+                readers.setdefault(id(var), set()).add(type(node).__name__)
+            else:
+                stack.append(nxt)
+    return {i for i, names in readers.items() if names and all(n in TABLE_READS for n in names)}
+
+
+def _scan(named, owners, gen, init_rows, tables=frozenset()) -> Dict[str, Dict[str, Any]]:
     """Per weight tensor: rows tied at init and by the gradient, and dead (zero weight, zero gradient).
 
     Rows are grouped by their values at init (`init_rows`), so a probe step that nudges
@@ -111,11 +139,14 @@ def _scan(named, owners, gen, init_rows) -> Dict[str, Dict[str, Any]]:
         if not bool(torch.isfinite(g).all()):
             continue  # nan-source's business
         scale = float(g.abs().max())
+        table = id(p) in tables
+        # a lookup table's rows are its tokens': equal rows get equal gradients only while their tokens meet the
+        # same contexts (or are absent from the batch, with no gradient); another batch tells them apart
         groups = _init_groups(w, _blocks(name, owner))
-        tied = sum(_tied_pairs(g, grp, scale, gen) for grp in groups)
+        tied = 0 if table else sum(_tied_pairs(g, grp, scale, gen) for grp in groups)
         zero_w = bool((w.abs() <= ZERO_TOL).all())
         info = {"rows": int(w.shape[0]), "init_tied_rows": int(sum(len(x) for x in groups)),
-                "grad_tied_rows": tied, "all_zero": zero_w, "grad_zero": scale == 0.0,
+                "grad_tied_rows": tied, "all_zero": zero_w, "grad_zero": scale == 0.0, "lookup_table": table,
                 "embedding": isinstance(owner, (nn.Embedding, nn.EmbeddingBag)),
                 "constant": bool(w.numel() > 1 and (w == w.reshape(-1)[0]).all())}
         found[name] = info
@@ -145,10 +176,10 @@ def init_symmetry(ctx) -> Result:
     init_rows = {n: _rows(n, p, owners.get(n)).clone() for n, p in named if p.dim() >= 2}
     gen = torch.Generator().manual_seed(0)
     try:
-        _grads(ctx, model)
+        tables = _grads(ctx, model)
     except GraphCut as e:
         return Result("error", f"can't measure gradients: {e}")
-    first = _scan(named, owners, gen, init_rows)
+    first = _scan(named, owners, gen, init_rows, tables)
     nonfinite = [n for n, p in named if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
     if not first and nonfinite:
         raise Skip(f"{len(nonfinite)} gradients are NaN/Inf at init, so rows can't be compared: run nan-source")
@@ -159,7 +190,7 @@ def init_symmetry(ctx) -> Result:
     if suspects:
         _probe_step(model)
         _grads(ctx, model)
-        second = _scan([(n, p) for n, p in named if n in suspects], owners, gen, init_rows)
+        second = _scan([(n, p) for n, p in named if n in suspects], owners, gen, init_rows, tables)
     metrics: Dict[str, Any] = {"weights_checked": len(judged), "per_tensor": {}}
     fails: List[str] = []
     warns: List[str] = []

@@ -27,6 +27,8 @@ HIGH_FAIL = -0.5     # each step changes weights by >30% of their spread: LR far
 HIGH_WARN = -1.0     # >10% per step: high
 LOW_WARN = -4.0      # 10x below the band: LR likely too low
 LOW_FAIL = -5.0      # 100x below the band: nothing will train in any useful time
+FLAT_STEP_FAIL = 1.0  # RMS step of a weight with no spread at init: moving by >1 per step (a logit by 1 nat) is
+#                     far too fast (ours: Adam at lr<=1e-2 moves it by <=lr per step; a table of zeros is ~0 at init)
 OUTLIER = 2.5        # a layer 2.5 decades from the median is out of step with the rest
 WD_SHRINK_FAIL = 5e-3  # lr*wd: weights lose >=0.5% per step to decay alone (half-life < ~140 steps)
 WD_DOMINANCE_FAIL = 10.0  # coupled decay: wd*theta >= 10x the data gradient; our own margin, no source gives one
@@ -94,6 +96,10 @@ def update_ratio(ctx) -> Result:
     ratios: Dict[str, List[float]] = {n: [] for n, _ in watch}
     moved = {n: False for n, _ in watch}
     had_grad = {n: False for n, _ in watch}
+    # a weight matrix with no spread at init (a bigram table of zeros, on purpose) has no ratio to take: its
+    # first updates are all of its spread. It is judged by the size of its updates instead.
+    flat_init = {n for n, p in watch if p.dim() >= 2 and _std(p) == 0.0}
+    flat_steps: Dict[str, List[float]] = {n: [] for n in flat_init}
     lrs, losses, wd_findings = [], [], []
     nonfinite = None
     budget_hit = False
@@ -135,7 +141,9 @@ def update_ratio(ctx) -> Result:
                 moved[n] = True
             s = _std(before[n])
             lr_used, lr_base = lr_now[group_of[id(p)]], base_lr[group_of[id(p)]]
-            if p.dim() >= 2 and s > 0 and lr_used > 0:
+            if n in flat_init:
+                flat_steps[n].append(_rms(d))
+            elif p.dim() >= 2 and s > 0 and lr_used > 0:
                 r = _std(d) / s
                 if r > 0:
                     # judge at the base LR: a warmup step at 1% of it is not "LR too low"
@@ -153,6 +161,7 @@ def update_ratio(ctx) -> Result:
         "median_log10_ratio": median, "peak_log10_ratio": peak, "per_layer": per_layer,
         "not_in_optimizer": not_held, "never_updated": never, "frozen": len(frozen),
         "loss": losses,
+        "flat_at_init": {n: max(v) for n, v in flat_steps.items() if v},
     }
     if budget_hit:
         metrics["stopped"] = "budget"
@@ -194,6 +203,11 @@ def update_ratio(ctx) -> Result:
                          f"{' ...' if len(never) > 4 else ''}; usually cancelled by what follows them (a bias before "
                          "a normalisation or a difference of two passes), harmless; see grad-flow")
     problems += wd_findings
+    huge = [n for n, v in flat_steps.items() if v and max(v) > FLAT_STEP_FAIL]
+    if huge:
+        problems.append(f"{len(huge)} weight tensors with no spread at init move by up to "
+                        f"{max(max(flat_steps[n]) for n in huge):.3g} (RMS) in one step: the LR is far too high for "
+                        f"them: {', '.join(huge[:4])}")
     if median is not None:
         if peak > HIGH_FAIL:
             problems.append(f"updates reach 10^{peak:.1f} of the weights' spread in one step (median layer; "
@@ -214,8 +228,10 @@ def update_ratio(ctx) -> Result:
     if warns:
         return Result("warn", "; ".join(warns) + problems_note, metrics, details, plots)
     if median is None:
+        flat = f"; {len(metrics['flat_at_init'])} with no spread at init move by <= " \
+            f"{max(metrics['flat_at_init'].values()):.2g} (RMS) per step" if metrics["flat_at_init"] else ""
         return Result("pass", f"every trainable tensor moved over {len(losses)} steps "
-                              "(no weight matrix with spread to take a ratio on)", metrics, details, plots)
+                              f"(no weight matrix with spread to take a ratio on{flat})", metrics, details, plots)
     return Result("pass", f"median log10 update/weight ratio {median:+.1f} over {len(per_layer)} weight "
                           f"tensors ({metrics['optimizer']}, {len(losses)} steps); all held by the optimizer and moving"
                           + problems_note,
