@@ -154,8 +154,10 @@ def test_nan_from_log_of_zero():
 # ---------------------------------------------------------------------------- edges
 def test_script_that_never_steps():
     r = run("evaluate.py")
-    assert r["steps_traced"] == 0 and r["status"] == "pass"
+    # nothing measured is not a pass (issue 10): status error, with the one-line reason
+    assert r["steps_traced"] == 0 and r["status"] == "error"
     assert all(c["status"] == "skip" for c in r["checks"])
+    assert "never called optimizer.step()" in r["error"]
     assert "never called optimizer.step()" in by_id(r)["loss-trace"]["summary"]
 
 
@@ -251,7 +253,7 @@ for step in range(30):
 '''
 
 
-@pytest.mark.parametrize("loss,loss_from", [('out["loss"]', "the model's own output"),
+@pytest.mark.parametrize("loss,loss_from", [('out["loss"]', "F.cross_entropy on the model's output, inside"),
                                             ('(out["logits"] - 1).pow(2).mean()', "a hand-written loss")])
 def test_keyword_inputs_dict_outputs_and_loss_sources(tmp_path, loss, loss_from):
     script = tmp_path / "train.py"
@@ -262,6 +264,9 @@ def test_keyword_inputs_dict_outputs_and_loss_sources(tmp_path, loss, loss_from)
     checks = by_id(r)
     assert checks["eval-mode"]["status"] == "pass"      # ran on the captured model with keyword inputs
     assert checks["update-ratio"]["status"] == "pass"   # a hand-written loss is replayed from the output
+    if loss_from.startswith("F.cross_entropy"):   # the loss call inside forward; `labels` is the target, not data
+        assert any("argument 'labels'" in n for n in r["capture_notes"]), r["capture_notes"]
+        assert checks["init-loss"]["status"] == "pass" and checks["loss-input"]["status"] == "pass"
     if loss_from == "a hand-written loss":
         assert "sub, pow, mean at train.py:19" in r["loss_from"]
         assert checks["init-loss"]["status"] == "skip" and "hand-written" in checks["init-loss"]["summary"]

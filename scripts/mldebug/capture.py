@@ -16,7 +16,7 @@ import torch.nn as nn
 
 from .losscapture import LossCall
 from .tensors import leaves, preserved_rng
-from .unwrap import plain_copy, snapshot
+from .unwrap import plain_copy, snapshot, unwrap
 
 MAX_PROBES = 16          # parameters whose grads we follow between steps (spread over the model)
 MAX_GRAPH_NODES = 4000   # autograd nodes visited when linking a loss call to the backpropagated loss
@@ -54,15 +54,24 @@ def capture_first_step(tracer, opt) -> None:
     cap["model"] = best
     cap["call"] = call
     cap["training_at_step1"] = best.training
-    snap, wrapped = snapshot(best)  # the plain model inside DDP / compile / FSDP2 (full parameters gathered)
+    try:
+        snap, wrapped = snapshot(best)  # the plain model inside DDP / compile / FSDP2 (full parameters gathered)
+    except Exception as e:  # no deep copy (non-leaf tensors kept as attributes): keep its state instead
+        from .copies import State
+        inner = unwrap(best)[0]
+        snap = State(inner, buffers=call.buffers, grads=False)
+        wrapped = {"chain": unwrap(best)[1], "inner": inner}
+        first = str(e).splitlines()[0] if str(e) else ""
+        cap["copy_note"] = f"it cannot be deep-copied ({type(e).__name__}: {first[:120]})"
     cap["wrapped"] = wrapped
-    for p in snap.parameters():
-        p.grad = None
-    if call.buffers is not None:  # undo what this forward did to running stats
-        with torch.no_grad():
-            for b, old in zip(snap.buffers(), call.buffers):
-                if b.shape == old.shape:
-                    b.copy_(old)
+    if isinstance(snap, nn.Module):
+        for p in snap.parameters():
+            p.grad = None
+        if call.buffers is not None:  # undo what this forward did to running stats
+            with torch.no_grad():
+                for b, old in zip(snap.buffers(), call.buffers):
+                    if b.shape == old.shape:
+                        b.copy_(old)
     cap["snapshot"] = snap
     cap["args"] = _clone_tree(call.args)
     cap["kwargs"] = _clone_tree(call.kwargs)
@@ -146,6 +155,10 @@ def _t_shift_flatten(o, shape):
     return o[:, :-1].reshape(-1, *shape[1:]) if o.dim() >= 2 and len(shape) else None
 
 
+# What a loss call inside forward may apply to an output first (recorded by losscapture's producer tags).
+PRODUCERS = {"softmax": lambda o: torch.softmax(o, dim=-1), "log_softmax": lambda o: torch.log_softmax(o, dim=-1),
+             "sigmoid": torch.sigmoid}
+
 TRANSFORMS = {"same": _t_same, "flatten": _t_flatten, "classdim": _t_classdim, "shift-flatten": _t_shift_flatten}
 
 
@@ -155,10 +168,14 @@ def _match_loss(call: TopCall, bw: Optional[Backward]) -> Optional[Dict[str, Any
     if bw is None:
         return None
     outs = leaves(call.output)
-    # the model computed its own loss: the backpropagated loss is one of its outputs
+    # the model computed its own loss: the backpropagated loss is one of its outputs. When a torch loss
+    # call inside forward made it from another output (`logits, loss = model(x, y)`), that call is the
+    # loss below; else the output itself is.
+    own = None
     for i, o in enumerate(outs):
         if o is bw.loss and o.numel() == 1:
-            return {"kind": "model-output", "leaf": i, "value": float(bw.value)}
+            own = {"kind": "model-output", "leaf": i, "value": float(bw.value)}
+            break
     for lc in bw.loss_calls:
         inp = lc.input
         if not isinstance(inp, torch.Tensor):
@@ -166,18 +183,21 @@ def _match_loss(call: TopCall, bw: Optional[Backward]) -> Optional[Dict[str, Any
         for i, o in enumerate(outs):
             if o.device != inp.device:
                 continue
-            for name, fn in TRANSFORMS.items():
+            # the loss may get softmax(logits) (a real bug, e.g. inside forward): then the producer comes first
+            for prod, (name, fn) in [(p, t) for p in (None, *PRODUCERS) for t in TRANSFORMS.items()]:
                 try:
-                    y = fn(o, tuple(inp.shape))
+                    y = fn(PRODUCERS[prod](o) if prod else o, tuple(inp.shape))
                 except Exception:
                     continue
                 if y is None or tuple(y.shape) != tuple(inp.shape):
                     continue
                 if y is inp or torch.equal(y.to(inp.dtype), inp):
-                    return {"kind": lc.kind, "call": lc, "leaf": i, "transform": name,
+                    return {"kind": lc.kind, "call": lc, "leaf": i, "transform": name, "producer": prod,
                             "input_shape": tuple(inp.shape), "args": _clone_tree(lc.args),
                             "value": float(lc.output.detach()), "total": float(bw.value),
-                            "n_calls": len(bw.loss_calls)}
+                            "n_calls": len(bw.loss_calls), "inside_forward": own is not None}
+    if own is not None:
+        return own
     return {"kind": "unknown", "seen": sorted({c.kind for c in bw.loss_calls})}
 
 

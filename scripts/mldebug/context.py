@@ -1,7 +1,8 @@
 """The Context: one target, prepared once, shared by every check of a run.
 
-It owns the pristine model (built once, seeded) and the batch, hands out deep copies
-so no check can touch what another sees, seeds torch before every call into the
+It owns the pristine model (built once, seeded) and the batch, hands out models a check
+may change so no check can touch what another sees (an independent deep copy, or the
+pristine model itself restored before and after each check: copies.py decides), seeds torch before every call into the
 user's code, and caches work that several checks read (the forward at init).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Callable, Dict, Optional
 import torch
 import torch.nn as nn
 
+from . import copies
 from . import tensors as T
 from .losscapture import LossTrace, trace_calls
 from .target import Target, TargetError, UserCodeError
@@ -119,11 +121,14 @@ class Context:
         self.check_id: Optional[str] = None   # the check now running (set by the runner)
         self._deadline: Optional[float] = None
         self._last_progress = 0.0
+        self._in_place: Optional[copies.State] = None   # set when checks must use the pristine model itself
 
     # ------------------------------------------------------------------ time budget
     def start_check(self, check_id: Optional[str]) -> None:
         """Called by the runner before each check: name it and start its time budget."""
         self.check_id = check_id
+        if check_id is None and self._in_place is not None:   # a check ended: undo what it did in place
+            self._in_place.restore(grads=False)
         self._deadline = None if self.budget is None else time.perf_counter() + self.budget
         self._last_progress = time.perf_counter()
 
@@ -195,6 +200,10 @@ class Context:
         except Exception as e:
             raise TargetError(f"target {name}: could not move the model to {self.device}: {e}") from None
         self._batch = T.to_device(self._batch, self.device)
+        how, why = copies.choose(self._pristine, run=lambda m: self.forward(m, self.inputs))
+        if how == "in-place":
+            self._in_place = copies.State(self._pristine, grads=False)
+            self._cache["checked_in_place"] = why
         # one forward + loss, so a broken model or loss fails here with one clear line
         m = self.fresh_model()
         try:
@@ -213,7 +222,7 @@ class Context:
         self._cache["loss_from"] = getattr(self.target.loss_fn, "_mldebug_source", "loss_fn")
         dt = model_dtype(self._pristine)
         self._cache["dtype"] = str(dt).replace("torch.", "") if dt is not None else None
-        if dt in REDUCED and not self.native_dtype:
+        if dt in REDUCED and not self.native_dtype and self._in_place is None:
             self._try_float32()
 
     def _unwrapped(self, model: nn.Module) -> nn.Module:
@@ -259,7 +268,7 @@ class Context:
     def describe(self) -> Dict[str, Any]:
         """What the run used, for the report: prediction and loss source, the model's dtype."""
         return {k: self._cache.get(k)
-                for k in ("prediction_from", "loss_from", "dtype", "checked_in", "unwrapped_from")
+                for k in ("prediction_from", "loss_from", "dtype", "checked_in", "unwrapped_from", "checked_in_place")
                 if self._cache.get(k) is not None}
 
     def _validate_batch(self, batch: Any, fn: str = "get_batch()"):
@@ -330,7 +339,11 @@ class Context:
         return T.batch_size(self.inputs) or 1
 
     def fresh_model(self) -> nn.Module:
-        """A deep copy of the pristine model (rebuilt from build_model() if it won't copy)."""
+        """A model the check may change: a deep copy of the pristine model, or, where copies.choose
+        said a copy is not independent or not possible, the pristine model itself with its state put
+        back (and put back again when the check ends). Hold one at a time in that case."""
+        if self._in_place is not None:
+            return self._in_place.restore(grads=False)
         try:
             return copy.deepcopy(self._pristine)
         except Exception:

@@ -185,11 +185,12 @@ def trace(script: str, args: Optional[List[str]] = None, steps: Optional[int] = 
                        + (f" before it raised {short}" if ended == "raised" else
                           " before it exited" if ended == "exited" else " in its whole run")
                        + ": there is no training step to trace")
-        elif tracer.capture_error:
+        live_why_not = why_not   # the live checks read the record, not the capture: they run unless no step was seen
+        if why_not is None and tracer.capture_error:
             why_not = f"capturing the first step failed: {tracer.capture_error}"
         with preserved_rng():
             docs, info = doctor_entries(tracer, script, causal_dim, seed, why_not) if doctor else ([], {})
-            lives = live_entries(tracer, why_not)
+            lives = live_entries(tracer, live_why_not)
     device = str(tracer.capture["device"]) if tracer.capture and tracer.capture.get("device") is not None else "cpu"
     checks = docs + lives
     report: Dict[str, Any] = {
@@ -207,6 +208,10 @@ def trace(script: str, args: Optional[List[str]] = None, steps: Optional[int] = 
         report["script_error"] = error
     report.update(info)
     report["checks"] = checks
+    if not any(c["status"] in ("pass", "warn", "fail") for c in checks):   # nothing was measured: not a pass
+        report["status"] = "error"
+        reasons = [c["summary"] for c in checks if c["status"] in ("skip", "error")]
+        report["error"] = "no check could run: " + (why_not or (reasons[0] if reasons else "nothing was captured"))
     return report
 
 
@@ -266,6 +271,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(text(report, verbose=args.verbose))
         if args.out:
             print(f"wrote {args.out}/report.md, report.json and plots")
+    if report["status"] == "error":
+        print(f"ml-debug trace: error: {report['error']}", file=sys.stderr)
+        return 2
     return 1 if report["status"] == "fail" else 0
 
 

@@ -25,40 +25,226 @@ def _batched(obj, B) -> bool:
     return bool(ts) and all(t.dim() > 0 and t.shape[0] == B for t in ts)
 
 
+# modules that take (seq, batch, ...) unless built with batch_first=True
+def _seq_first_module(m) -> bool:
+    import torch.nn as nn
+    kinds = (nn.RNNBase, nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
+    return isinstance(m, kinds) and not getattr(m, "batch_first", False)
+
+
+class SeqFirst:
+    """A sequence-first layout ((T, B, ...): nn.LSTM / nn.GRU / nn.Transformer with their default
+    batch_first=False) seen as batch-first by the checks: inputs and outputs are moved to (B, T, ...)
+    (a flattened (T*B, ...) output to (B, T, ...)) around the model call, and back for the loss."""
+
+    def __init__(self, T: int, B: int, why: str):
+        self.T, self.B = T, B
+        self.note = (f"the inputs are sequence-first ((T, B) = ({T}, {B}): {why}): batch axis 1; the checks ran on a "
+                     "batch-first view, with the model called in its own layout")
+
+    @classmethod
+    def infer(cls, cap, args, kwargs):
+        """A SeqFirst when a module that takes (seq, batch, ...) receives the first input's axes in that order
+        (probed: one forward of the step-1 model with no grad, RNG and buffers put back), else None."""
+        import torch
+        from .tensors import leaves, preserved_rng
+        model = cap.get("snapshot")
+        if not isinstance(model, torch.nn.Module):
+            model = (cap.get("wrapped") or {}).get("inner") or cap.get("model")
+        seq = [(n, m) for n, m in model.named_modules() if _seq_first_module(m)]
+        xs = [t for t in leaves((args, kwargs)) if t.dim() >= 2]
+        if not seq or not xs:
+            return None
+        x = xs[0]
+        T, B = int(x.shape[0]), int(x.shape[1])
+        if T == B:
+            return None   # can't tell the axes apart by size
+        seen = []
+
+        def pre(mod, a, kw=None):
+            t = a[0] if a and isinstance(a[0], torch.Tensor) else None
+            if t is not None and t.dim() >= 2 and not seen:
+                seen.append((mod, tuple(t.shape)))
+        hs = [m.register_forward_pre_hook(pre) for _, m in seq]
+        bufs = [(b, b.detach().clone()) for b in model.buffers()]
+        try:
+            with preserved_rng(), torch.no_grad():
+                model(*args, **kwargs)
+        except Exception:
+            return None
+        finally:
+            for h in hs:
+                h.remove()
+            with torch.no_grad():
+                for b, v in bufs:
+                    b.copy_(v)
+        if not seen:
+            return None
+        mod, shape = seen[0]
+        if shape[0] == T and shape[1] == B:
+            name = next(n for n, m in seq if m is mod) or type(mod).__name__
+            return cls(T, B, f"{name} ({type(mod).__name__}, batch_first=False) gets them as (seq, batch)")
+        return None
+
+    # ---- tensors
+    def _in_bf(self, t):
+        return t.movedim(1, 0) if t.dim() >= 2 and t.shape[1] == self.B and t.shape[0] != self.B else t
+
+    def to_batch_first(self, obj):
+        from .tensors import tree_map
+        return tree_map(self._in_bf, obj)
+
+    def flat_or_axis(self, t):
+        """How an output/target of the run is laid out: "axis" (T, B, ...), "flat" (T*B, ...), or None."""
+        if t.dim() >= 2 and t.shape[0] == self.T and t.shape[1] == self.B:
+            return "axis"
+        if t.dim() >= 1 and t.shape[0] == self.T * self.B:
+            return "flat"
+        return None
+
+    def target_batch_first(self, t):
+        kind = self.flat_or_axis(t)
+        if kind == "flat":
+            t = t.reshape(self.T, self.B, *t.shape[1:])
+        return t.movedim(1, 0)
+
+    def output_batch_first(self, out):
+        return self._out_bf(out, self.T, self.B)
+
+    @staticmethod
+    def _out_bf(out, T, b):
+        from .tensors import tree_map
+
+        def conv(t):
+            if t.dim() >= 2 and t.shape[0] == T and t.shape[1] == b:
+                return t.movedim(1, 0)
+            if t.dim() >= 1 and t.shape[0] == T * b and T != 1:
+                return t.reshape(T, b, *t.shape[1:]).movedim(1, 0)
+            if t.dim() >= 2 and t.shape[1] == b and t.shape[0] != b:   # hidden state (layers, B, H)
+                return t.movedim(1, 0)
+            return t
+        return tree_map(conv, out)
+
+    def wrap(self, forward, loss_fn, run_output):
+        """(forward, loss_fn) over batch-first tensors, calling the model and the loss in the run's layout."""
+        import torch
+        from .context import default_forward
+        from .tensors import leaves, tree_map
+        base = forward or default_forward
+        kinds = [self.flat_or_axis(t) if t.dim() >= 1 else None for t in leaves(run_output)]
+
+        class _Call:   # the model, called with its own (seq, batch) layout
+            def __init__(self, model):
+                self.model = model
+
+            def __call__(self, *a, **kw):
+                back = (lambda t: t.movedim(0, 1) if t.dim() >= 2 else t)
+                a, kw = tree_map(back, (a, kw))
+                return self.model(*a, **kw)
+
+        def fwd(model, inp, _base=base):
+            xs = [t for t in leaves(inp) if t.dim() >= 2]
+            b, T = (int(xs[0].shape[0]), int(xs[0].shape[1])) if xs else (None, None)
+            out = _base(_Call(model), inp)
+            return out if b is None else SeqFirst._out_bf(out, T, b)
+
+        def loss(outputs, tgt, _base=loss_fn, _kinds=kinds):
+            it = iter(range(len(_kinds)))
+
+            def back(t):
+                i = next(it, None)
+                kind = _kinds[i] if i is not None and i < len(_kinds) else None
+                if kind == "flat":
+                    u = t.movedim(0, 1)
+                    return u.reshape(u.shape[0] * u.shape[1], *u.shape[2:])
+                return t.movedim(0, 1) if t.dim() >= 2 else t   # (T, B, ...) and (layers, B, H) alike
+            user_out = tree_map(back, outputs)
+            if isinstance(tgt, torch.Tensor) and tgt.dim() >= 2:
+                tgt = tgt.movedim(0, 1)
+            return _base(user_out, tgt)
+        return fwd, loss
+
+
+def _target_argument(args, kwargs, match):
+    """The position (or keyword) of a model input that is the loss target (`logits, loss = model(x, y)`):
+    equal, element for element, to the target of the torch loss call the loss came from. Never the
+    first input (the data; an autoencoder's target is its input). None when there is none."""
+    import torch
+    rec_t = (match.get("args") or {}).get("target") if match.get("call") is not None else None
+    if not isinstance(rec_t, torch.Tensor) or rec_t.dim() == 0:
+        return None
+    flat = rec_t.reshape(-1)
+    cands = [(i, a) for i, a in enumerate(args) if i > 0] + [(k, v) for k, v in kwargs.items()]
+    if not args and cands:
+        cands = cands[1:]
+    for key, a in cands:
+        if isinstance(a, torch.Tensor) and a.numel() == flat.numel() and a.dim() > 0 and \
+                a.dtype == rec_t.dtype and torch.equal(a.reshape(-1), flat):
+            return key
+    return None
+
+
+def _fit(t, b):
+    """The model's own target argument cut (or cycled) to the batch size `b` a check runs with."""
+    if b is None or not hasattr(t, "shape") or t.dim() == 0 or t.shape[0] == b:
+        return t
+    import torch
+    return t[torch.arange(b, device=t.device) % t.shape[0]]
+
+
 def build_target(tracer, script: str, causal_dim: Optional[int]):
     """A Target from what was captured at step 1. Returns (target, loss_known, notes)."""
     import torch
     from .api import target_from_objects
     from .context import prediction_of
     from .tensors import leaves
-    from .capture import TRANSFORMS
+    from .capture import PRODUCERS, TRANSFORMS
 
     cap = tracer.capture
     notes: List[str] = []
     args, kwargs = cap["args"], cap["kwargs"]
+    layout = SeqFirst.infer(cap, args, kwargs)
+    if layout is not None:   # the checks see batch-first tensors; the model gets its own layout back
+        args, kwargs = layout.to_batch_first((args, kwargs))
+        notes.append(layout.note)
+        if causal_dim == 0:
+            causal_dim = 1
     tensors = leaves((args, kwargs))
     firsts = [t for t in tensors if t.dim() > 0]
     if not firsts:
         raise ValueError("the model's forward got no tensor with a batch dimension")
     B = firsts[0].shape[0]
-    bargs = [i for i, a in enumerate(args) if _batched(a, B)]
-    bkw = [k for k, v in kwargs.items() if _batched(v, B)]
-    forward = None
-    if not kwargs and len(bargs) == len(args):
-        inputs = args[0] if len(args) == 1 else tuple(args)
-    elif not args and len(bkw) == len(kwargs):
-        inputs = dict(kwargs)
-    else:  # mixed or with constants: batched tensors travel as inputs, the rest stays fixed
-        inputs = {f"arg{i}": args[i] for i in bargs}
-        inputs.update({k: kwargs[k] for k in bkw})
-
-        def forward(model, inp, _args=args, _kw=kwargs, _bargs=tuple(bargs), _bkw=tuple(bkw)):
-            a = [inp[f"arg{i}"] if i in _bargs else x for i, x in enumerate(_args)]
-            kw = {k: (inp[k] if k in _bkw else v) for k, v in _kw.items()}
-            return model(*a, **kw)
-        notes.append("non-batch arguments of the forward kept fixed")
-
     match = cap.get("loss_match") or {"kind": "unknown", "seen": []}
+    own_target = _target_argument(args, kwargs, match)
+    bargs = [i for i, a in enumerate(args) if _batched(a, B) and i != own_target]
+    bkw = [k for k, v in kwargs.items() if _batched(v, B) and k != own_target]
+    forward = None
+    if own_target is None and not kwargs and len(bargs) == len(args):
+        inputs = args[0] if len(args) == 1 else tuple(args)
+    elif own_target is None and not args and len(bkw) == len(kwargs):
+        inputs = dict(kwargs)
+    else:  # mixed, with constants, or with the loss target: batched tensors travel as inputs, the rest stays fixed
+        single = len(bargs) + len(bkw) == 1
+        if single:
+            inputs = args[bargs[0]] if bargs else kwargs[bkw[0]]
+        else:
+            inputs = {f"arg{i}": args[i] for i in bargs}
+            inputs.update({k: kwargs[k] for k in bkw})
+
+        def forward(model, inp, _args=args, _kw=kwargs, _bargs=tuple(bargs), _bkw=tuple(bkw), _single=single,
+                    _own=own_target):
+            get = (lambda key: inp) if _single else (lambda key: inp[key])
+            b = next((t.shape[0] for t in leaves(inp) if t.dim() > 0), None)
+            a = [get(f"arg{i}") if i in _bargs else _fit(x, b) if i == _own else x for i, x in enumerate(_args)]
+            kw = {k: (get(k) if k in _bkw else _fit(v, b) if k == _own else v) for k, v in _kw.items()}
+            return model(*a, **kw)
+        if own_target is not None:
+            where = f"inputs[{own_target}]" if isinstance(own_target, int) else f"the argument {own_target!r}"
+            notes.append(f"the model computes its own loss from its {where}, the loss target: the checks treat "
+                         "it as the target, not as data")
+        if len(bargs) + len(bkw) + (own_target is not None) < len(args) + len(kwargs):
+            notes.append("non-batch arguments of the forward kept fixed")
+
     loss_known = True
     targets = None
     if match["kind"] == "model-output":
@@ -73,7 +259,9 @@ def build_target(tracer, script: str, causal_dim: Optional[int]):
         in_shape = match["input_shape"]
         rec_t = largs.get("target")
         t_shape = tuple(rec_t.shape) if isinstance(rec_t, torch.Tensor) else None
-        if isinstance(rec_t, torch.Tensor) and rec_t.dim() > 0 and rec_t.shape[0] == B:
+        if layout is not None and isinstance(rec_t, torch.Tensor) and layout.flat_or_axis(rec_t) is not None:
+            targets = layout.target_batch_first(rec_t)
+        elif isinstance(rec_t, torch.Tensor) and rec_t.dim() > 0 and rec_t.shape[0] == B:
             targets = rec_t
         elif isinstance(rec_t, torch.Tensor) and rec_t.dim() > 0 and rec_t.numel() % B == 0:
             targets = rec_t.reshape(B, -1)  # e.g. y.view(-1) of a (B, T) batch: batch-major
@@ -81,15 +269,20 @@ def build_target(tracer, script: str, causal_dim: Optional[int]):
             targets = None
             notes.append("loss target kept fixed (its dim 0 is not the batch)")
 
+        prod = PRODUCERS.get(match.get("producer"))
+
         def loss_fn(outputs, tgt, _f=call.func, _a=largs, _leaf=leaf, _tf=tf, _s=in_shape, _ts=t_shape,
-                    _fixed=targets is None):
+                    _fixed=targets is None, _prod=prod):
             kw = dict(_a)
-            kw["input"] = _tf(leaves(outputs)[_leaf], _s)
+            out = leaves(outputs)[_leaf]
+            kw["input"] = _tf(_prod(out) if _prod is not None else out, _s)
             if not _fixed and _ts is not None:
                 kw["target"] = tgt if tuple(tgt.shape[1:]) == _ts[1:] else tgt.reshape(-1, *_ts[1:])
             return _f(**kw)
         loss_from = f"F.{match['kind']} on the model's output" + \
-            ("" if match["transform"] == "same" else f" ({match['transform']})")
+            ("" if match["transform"] == "same" else f" ({match['transform']})") + \
+            (f" after {match['producer']}" if match.get("producer") else "") + \
+            (", inside the model's forward" if match.get("inside_forward") else "")
         if match.get("n_calls", 1) > 1 or abs(match["total"] - match["value"]) > 1e-6 * max(1.0, abs(match["value"])):
             notes.append(f"the backpropagated loss ({match['total']:.4g}) also scales or adds to the "
                          f"{match['kind']} term ({match['value']:.4g}); the checks use that term alone")
@@ -121,14 +314,23 @@ def build_target(tracer, script: str, causal_dim: Optional[int]):
                 return _type(gs, **_defaults)
             except TypeError:
                 return _type(gs)
-    snapshot = cap["snapshot"]
-    snapshot.train()
-    target = target_from_objects(model=snapshot, batch=(inputs, targets), loss_fn=loss_fn,
-                                 make_optimizer=make_optimizer, forward=forward, causal_dim=causal_dim,
-                                 name=script)
+    if layout is not None:
+        forward, loss_fn = layout.wrap(forward, loss_fn, cap["output"])
+    build = _in_place_model(cap, cap["args"], cap["kwargs"], notes)
+    if build is None:
+        snapshot = cap["snapshot"]
+        snapshot.train()
+        target = target_from_objects(model=snapshot, batch=(inputs, targets), loss_fn=loss_fn,
+                                     make_optimizer=make_optimizer, forward=forward, causal_dim=causal_dim,
+                                     name=script)
+    else:
+        target = target_from_objects(build_model=build, batch=(inputs, targets), loss_fn=loss_fn,
+                                     make_optimizer=make_optimizer, forward=forward, causal_dim=causal_dim,
+                                     name=script)
     if loss_known and match["kind"] not in ("model-output", "unknown"):  # must give the run's value
         try:
-            v = float(loss_fn(cap["output"], targets).detach())
+            out = cap["output"] if layout is None else layout.output_batch_first(cap["output"])
+            v = float(loss_fn(out, targets).detach())
             same = (math.isnan(v) and math.isnan(match["value"])) or v == match["value"] or \
                 math.isclose(v, match["value"], rel_tol=1e-4, abs_tol=1e-6)
             if not same:
@@ -140,6 +342,32 @@ def build_target(tracer, script: str, causal_dim: Optional[int]):
     if not loss_known and match["kind"] != "unknown":
         loss_from = None
     return target, loss_known, loss_from, notes
+
+
+def _in_place_model(cap, args, kwargs, notes: List[str]):
+    """None when the step-1 snapshot is an independent copy of the live model; else a build_model
+    that puts the live model back to its step-1 state and returns it (the checks then run on it in
+    place, copies.py), and `cap["after_checks"]`, which puts back its end-of-run state."""
+    from .copies import State, reached
+    snapshot = cap["snapshot"]
+    live = (cap.get("wrapped") or {}).get("inner") or cap["model"]
+    if isinstance(snapshot, State):
+        step1, why = snapshot, cap.get("copy_note") or "it cannot be deep-copied"
+    else:
+        hit = reached(live, snapshot, lambda m: m(*args, **kwargs))
+        if hit is None:
+            return None
+        step1 = State.with_values_of(live, snapshot)
+        why = f"a deep copy still runs the live model's {hit} (reached through a lambda or bound method)"
+    final = State(live)   # the state the run left it in, put back after the checks
+    cap["after_checks"] = final.restore
+    notes.append(f"the checks ran on the live model in place, its state saved and put back around each: {why}")
+
+    def build_model(_s=step1, _live=live):
+        _s.restore(grads=False)
+        _live.train()
+        return _live
+    return build_model
 
 
 def _skip(check_id: str, why: str, spec_ref: Optional[str] = None) -> Dict[str, Any]:
@@ -169,13 +397,16 @@ def doctor_entries(tracer, script: str, causal_dim: Optional[int], seed: int, wh
         except (TargetError, ValueError, RuntimeError, TypeError, KeyError, IndexError) as e:
             why_not = f"could not rebuild the captured model, batch and loss: {e}"
     if why_not is not None:
+        restore = (tracer.capture or {}).get("after_checks")
+        if restore is not None:
+            restore()
         return [_skip(s.id, why_not, s.ref) for s in specs], info
     m = tracer.capture["model"]
     info["model"] = f"{type(m).__name__} ({sum(p.numel() for p in m.parameters()):,} parameters)"
     chain = (tracer.capture.get("wrapped") or {}).get("chain")
     if chain:  # the checks ran on the plain model inside (unwrap.py)
         from .unwrap import describe
-        inner = tracer.capture["snapshot"]
+        inner = tracer.capture["wrapped"]["inner"]
         info["model"] = f"{describe(chain, inner)} ({sum(p.numel() for p in inner.parameters()):,} parameters)"
     info["loss_from"] = loss_from or "unknown"
     if tracer.other_optimizers:
@@ -198,7 +429,12 @@ def doctor_entries(tracer, script: str, causal_dim: Optional[int], seed: int, wh
         skips["update-ratio"] = (f"{tracer.capture['opt_type'].__name__} steps only with a closure that re-evaluates "
                                  "the loss; update-ratio takes plain steps")
         run = [s for s in run if s.id not in skips]
-    entries = run_checks(ctx, run)["checks"]
+    try:
+        entries = run_checks(ctx, run)["checks"]
+    finally:
+        restore = tracer.capture.get("after_checks")
+        if restore is not None:
+            restore()
     by_id = {e["id"]: e for e in entries}
     out = [by_id.get(s.id) or _skip(s.id, skips.get(s.id) or lost.format(id=s.id), s.ref) for s in specs]
     return out, info
