@@ -97,7 +97,17 @@ def activations(ctx) -> Result:
             fails.append(txt)
         elif a.deep_dead_frac > DEAD_WARN:
             warns.append(txt)
+    # a module called several times in one forward step (a GAN discriminator on a real, then a fake batch) is
+    # judged on its scale only when every call is out of range the same way: one healthy call shows the layer
+    # itself is fine, and the other call's scale comes from its input (a generator's output at init)
+    stds: Dict[str, List[float]] = {}
     for a in judged:
+        stds.setdefault(a.name.split("#")[0], []).append(a.in_std)
+    for a in judged:
+        calls = stds.get(a.name.split("#")[0], [a.in_std])
+        if len(calls) > 1 and (max(calls) >= SCALE_LOW and a.in_std < SCALE_LOW
+                               or min(calls) <= SCALE_HIGH and a.in_std > SCALE_HIGH):
+            continue
         if a.kind in SCALED_KINDS and a.in_std > 0 and not (SCALE_LOW <= a.in_std <= SCALE_HIGH):
             warns.append(f"{a.name} ({a.kind}) input std {a.in_std:.2g} is far outside the healthy 0.5-2 "
                          f"({'vanishing' if a.in_std < SCALE_LOW else 'exploding'} activations)")

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
+from torch.overrides import TorchFunctionMode
 
 from .. import tensors as T
 from ..registry import Result, check
@@ -136,6 +137,66 @@ def _localise(ctx, model, seed_a: int, seed_b: int) -> Dict[str, Any]:
     return {"module": None, "kind": "outside"}
 
 
+# Random draws a forward can make; the Gaussian ones are a reparameterised sample when scaled by a learned tensor.
+GAUSSIAN = {"randn", "randn_like", "normal", "normal_"}
+RANDOM = GAUSSIAN | {"rand", "rand_like", "bernoulli", "bernoulli_", "dropout", "dropout1d", "dropout2d",
+                     "dropout3d", "alpha_dropout", "feature_alpha_dropout", "multinomial", "randint",
+                     "randint_like", "randperm", "poisson", "exponential_", "uniform_", "rrelu"}
+MULS = {"mul", "__mul__", "__rmul__", "mul_"}
+
+
+class _Draws(TorchFunctionMode):
+    """Record the random draws of one forward (where in the user's code) and which Gaussian draws get
+    multiplied by a tensor that requires grad (a learned scale: `mu + eps * std`, reparameterisation)."""
+
+    def __init__(self):
+        super().__init__()
+        self.draws: List[Dict[str, Any]] = []
+        self._by_id: Dict[int, Dict[str, Any]] = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        name = getattr(func, "__name__", "")
+        if name in RANDOM:
+            from ..replay import _user_frame
+            where = _user_frame()
+            d = {"call": name, "where": where, "scaled_by_learned": False, "out": out}
+            self.draws.append(d)
+            if isinstance(out, torch.Tensor):
+                self._by_id[id(out)] = d
+        elif name in MULS and len(args) >= 2:
+            a, b = args[0], args[1]
+            for x, y in ((a, b), (b, a)):
+                d = self._by_id.get(id(x)) if isinstance(x, torch.Tensor) else None
+                if d is not None and d["out"] is x and isinstance(y, torch.Tensor) and y.requires_grad:
+                    d["scaled_by_learned"] = True
+        return out
+
+
+def _sampling(ctx, model, seed: int) -> Optional[str]:
+    """When every random draw of an eval forward is Gaussian and scaled by a learned tensor (a VAE's
+    reparameterised sample), a description of the draws ("torch.randn_like at vae.py:47 in
+    VAE.reparameterize"); else None."""
+    mode = _Draws()
+    try:
+        with torch.enable_grad(), mode:
+            user_forward(ctx, model, T.clone(ctx.inputs), seed=seed)
+    except Exception:
+        return None
+    draws = mode.draws
+    if not draws or not all(d["call"] in GAUSSIAN and d["scaled_by_learned"] for d in draws):
+        return None
+    import os
+    where = []
+    for d in draws:
+        w = d["where"]
+        text = f"torch.{d['call']}" + (f" at {os.path.basename(w[0])}:{w[1]} in {w[2]}" if w else "")
+        if text not in where:
+            where.append(text)
+    return ", ".join(where[:3])
+
+
 def _parent(name: str, model: nn.Module) -> str:
     if name == "(the model itself)":
         return "the code that calls the model"
@@ -189,6 +250,13 @@ def eval_mode(ctx) -> Result:
     else:
         where = ("every module's output agrees, so the difference arises outside the model's modules "
                  "(in forward(model, inputs) or the model's top-level code after its last submodule)")
+    sampled = _sampling(ctx, model, seed_a) if rng else None
+    if sampled is not None:
+        metrics["sampling"] = sampled
+        return Result("warn", f"outputs differ between two eval-mode passes (max relative difference {fmt(diff)} in "
+                      f"{leaf}) because forward samples: {sampled}, scaled by a learned tensor (reparameterisation, "
+                      "as a VAE's encoder does). Intended for a VAE's ELBO; if evaluation or inference should be "
+                      "deterministic, use the mean when not self.training", metrics)
     summary = (f"outputs differ between two eval-mode passes on the same batch (max relative difference "
                f"{fmt(diff)} in {leaf}): {where}; {cause}. Evaluation and inference are noisy; "
                "gate it on self.training unless the sampling is intended (MC dropout, a VAE's sample)")
