@@ -79,6 +79,7 @@ def capture_first_step(tracer, opt) -> None:
     bw = [b for b in tracer.backwards if b.seq > call.seq]
     cap["backward"] = bw[-1] if bw else (tracer.backwards[-1] if tracer.backwards else None)
     cap["loss_match"] = _match_loss(call, cap["backward"])
+    cap["parts"] = _step_parts(tracer, best, call, cap["loss_match"])
     cap["lrs"] = [float(g.get("initial_lr", g["lr"])) or float(g["lr"]) for g in opt.param_groups]
     cap["device"] = next(best.parameters()).device
     index = {id(p): i for i, p in enumerate(best.parameters())}
@@ -97,6 +98,43 @@ def capture_first_step(tracer, opt) -> None:
             if p.grad is not None and p.requires_grad:
                 cap["graded"].append((names.get(id(p), "?"), p))
     tracer.capture = cap
+
+
+def _step_parts(tracer, model, call, match) -> Optional[List[Dict[str, Any]]]:
+    """The several losses of one step, when judging the last alone would mislead: the model ran several
+    times before the step, each call with its own backward through the same kind of torch loss call,
+    and the parts' targets differ with one of them constant (a GAN's discriminator: a real batch with
+    labels 1, then a fake batch with labels 0). Returns [{"args", "kwargs", "target", "n", "value"}] in
+    call order, or None (one loss, or parts that are ordinary micro-batches)."""
+    if not match or match.get("call") is None:
+        return None
+    calls = [c for c in tracer.calls if c.module is model and c.grad_enabled and c.seq <= call.seq]
+    parts: List[Dict[str, Any]] = []
+    for k in range(len(calls) - 1, -1, -1):   # walk back from the captured call while each has its own backward
+        c = calls[k]
+        nxt_seq = calls[k + 1].seq if k + 1 < len(calls) else None
+        bws = [b for b in tracer.backwards if b.seq > c.seq and (nxt_seq is None or b.seq < nxt_seq)]
+        if not bws:
+            break
+        m = match if c is call else _match_loss(c, bws[0])
+        if not m or m.get("call") is None or (m["kind"], m["leaf"], m["transform"]) != \
+                (match["kind"], match["leaf"], match["transform"]):
+            break
+        tgt = m["args"].get("target")
+        if not isinstance(tgt, torch.Tensor) or tgt.dim() == 0:
+            break
+        a, kw = (call.args, call.kwargs) if c is call else (c.args, c.kwargs)
+        parts.append({"args": _clone_tree(a) if c is not call else None, "kwargs": _clone_tree(kw) if c is not call
+                      else None, "target": tgt, "n": int(tgt.shape[0]), "value": m["value"]})
+    parts.reverse()
+    if len(parts) < 2:
+        return None
+    constant = [bool((p["target"] == p["target"].reshape(-1)[0]).all()) for p in parts]
+    same = all(p["target"].shape == parts[0]["target"].shape and torch.equal(p["target"], parts[0]["target"])
+               for p in parts)
+    if not any(constant) or same:
+        return None
+    return parts
 
 
 def _clone_tree(obj):

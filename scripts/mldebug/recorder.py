@@ -42,9 +42,14 @@ from .tensors import leaves, named_leaves
 from .unwrap import changed_since, local
 
 MAX_WINDOW_CALLS = 32    # top-level module calls remembered between two steps
+HAND_PROBES = 8          # parameters watched for updates by hand between backward passes (no optimizer)
+HAND_SLICE = 256         # elements of each compared
+KEEP_WINDOWS = 4         # backward passes before the first step whose loss, loss calls and outputs are kept (GAN
+#                          halves and a few micro-batches fit; older ones are dropped: bounded memory without a step)
 MAX_RECORDS = 100_000    # step records kept; past this, every other unflagged record of the older half goes
 MAX_MODE_CHANGES = 1024  # mode switches kept (the first ones: they explain the first eval-mode step)
 MAX_LOADERS = 32         # DataLoaders recorded (a script that builds one per step keeps the first ones)
+MAX_TARGET_CLONE = 2**22      # elements: a loss call's target is copied when made, up to this size (labels, not images)
 MAX_BATCH_CLONE = 64 * 2**20  # bytes: a loader's first batch is kept (cloned) only up to this size
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -186,7 +191,12 @@ class _LossRecorder(_Recorder):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if not self.on:
             return func(*args, **(kwargs or {}))
+        n = len(self.trace.calls)
         out = super().__torch_function__(func, types, args, kwargs)
+        if len(self.trace.calls) > n:   # a loss call: keep its target as it is now (a GAN refills one label tensor)
+            t = self.trace.calls[-1].args.get("target")
+            if isinstance(t, torch.Tensor) and t.numel() <= MAX_TARGET_CLONE:
+                self.trace.calls[-1].args["target"] = t.detach().clone()
         if self.tape is not None:
             self.tape.add(func, args, kwargs, out)
         return out
@@ -234,6 +244,10 @@ class Tracer:
         self._tape: Optional[Tape] = None
         self.loss_terms: list = []      # lossterms.Term of the last backward before step 1
         self._window_tops: Dict[int, nn.Module] = {}       # top-level modules run with grad since the last step
+        self.hand_opt = None            # a plain SGD standing for a loop that updates parameters by hand
+        self.hand_updates = 0           # updates by hand seen (parameters changed between backward passes)
+        self.hand_lr: Optional[float] = None   # the LR measured from the first update by hand
+        self._hand_ref = None
 
     # ------------------------------------------------------------------ install / remove
     def open(self) -> None:
@@ -325,6 +339,9 @@ class Tracer:
         self._pre_buffers = None
         if len(self.calls) > MAX_WINDOW_CALLS:
             del self.calls[0]
+        if self.capture is not None:   # bounded memory: after the capture no older output (and its graph) is kept
+            for c in self.calls[:-1]:
+                c.output = None
 
     # ------------------------------------------------------------------ data loaders
     def _wrap_loader_iter(self, orig):
@@ -419,6 +436,9 @@ class Tracer:
     def _backward(self, loss, orig, args, kwargs):
         if self._in_backward or not self.active or self._in_step:
             return orig(*args, **kwargs)
+        hand = self.primary is None or self.primary is self.hand_opt
+        if hand:
+            self._hand_update()   # parameters changed by hand since the last backward: a step (may stop the script)
         self._in_backward = True
         try:
             scalar = isinstance(loss, torch.Tensor) and loss.numel() == 1
@@ -437,6 +457,51 @@ class Tracer:
                     self._probes_after_backward(pre if "pre" in locals() else None)
             finally:
                 self._in_backward = False
+                if hand and self.active and (self.primary is None or self.primary is self.hand_opt):
+                    self._hand_reference()
+
+    # ------------------------------------------------------------------ parameters updated by hand
+    def _hand_reference(self) -> None:
+        """After a backward with no optimizer in charge: remember a slice of a few parameters with a gradient
+        (and of their gradients), to see at the next backward whether the script changed them by hand; once
+        it has, this backward's update is a step (of `hand_opt`, a plain SGD standing for the script's loop)."""
+        if self.hand_opt is not None:
+            self._before_update(self.hand_opt)
+        params = []
+        models = [self.capture["model"]] if self.capture and self.capture.get("model") is not None else \
+            list(self._window_tops.values())
+        for m in models:
+            for p in m.parameters():
+                if p.grad is not None and p.requires_grad and p.numel() > 0:
+                    params.append(p)
+        if len(params) > HAND_PROBES:
+            params = [params[round(i * (len(params) - 1) / (HAND_PROBES - 1))] for i in range(HAND_PROBES)]
+        with torch.no_grad():
+            self._hand_ref = [(p, p.detach().reshape(-1)[:HAND_SLICE].clone(),
+                               p.grad.detach().reshape(-1)[:HAND_SLICE].clone()) for p in params]
+
+    def _hand_update(self) -> None:
+        ref = self._hand_ref
+        if not ref:
+            return
+        self._hand_ref = None
+        with torch.no_grad():
+            moved = [(p, v, g) for p, v, g in ref if not torch.equal(p.detach().reshape(-1)[:HAND_SLICE], v)]
+            if not moved:
+                return
+            self.hand_updates += 1
+            if self.hand_opt is None:
+                num = sum(float(((p.detach().reshape(-1)[:HAND_SLICE] - v) * g).sum()) for p, v, g in moved)
+                den = sum(float((g * g).sum()) for _, _, g in moved)
+                lr = max(-num / den, 0.0) if den > 0 else 0.0
+                params = [p for m in self._window_tops.values() for p in m.parameters() if p.requires_grad]
+                params = list({id(p): p for p in params}.values())
+                # recorded like the script's own optimizer (phases.py), so its parameters count as held
+                self.hand_opt = torch.optim.SGD(params, lr=lr or 1e-3)
+                self.hand_lr = lr
+                return
+        if self.primary is self.hand_opt and self._cur is not None:
+            self._post_step(self.hand_opt, (), {})
 
     def _record_backward(self, loss, value):
         calls = self._loss_trace.calls
@@ -464,6 +529,15 @@ class Tracer:
         self.backwards.append(Backward(self.seq, loss, value, feeding, tape))
         if len(self.backwards) > MAX_WINDOW_CALLS:
             del self.backwards[0]
+        if len(self.backwards) > KEEP_WINDOWS:
+            # bounded memory while no optimizer has stepped (a loop that updates by hand never does): only the
+            # newest KEEP_WINDOWS backward passes keep their loss, loss calls and the model outputs before them
+            cut = self.backwards[-KEEP_WINDOWS - 1].seq
+            for b in self.backwards[:-KEEP_WINDOWS]:
+                b.loss, b.loss_calls = None, []
+            for c in self.calls:
+                if c.seq < cut:
+                    c.output = None
 
     # ------------------------------------------------------------------ grad probes
     def _probes_before_backward(self):

@@ -165,6 +165,52 @@ class SeqFirst:
         return fwd, loss
 
 
+def _cat_trees(trees):
+    """The parts' (args, kwargs) joined along dim 0 (tensors of the same trailing shape; anything else: the first's)."""
+    import torch
+    first = trees[0]
+    if isinstance(first, torch.Tensor):
+        if first.dim() > 0 and all(isinstance(t, torch.Tensor) and t.shape[1:] == first.shape[1:] for t in trees):
+            return torch.cat(list(trees))
+        return first
+    if isinstance(first, (tuple, list)) and all(isinstance(t, type(first)) and len(t) == len(first) for t in trees):
+        return type(first)(_cat_trees([t[i] for t in trees]) for i in range(len(first)))
+    if isinstance(first, dict) and all(isinstance(t, dict) and t.keys() == first.keys() for t in trees):
+        return {k: _cat_trees([t[k] for t in trees]) for k in first}
+    return first
+
+
+def _describe_target(t) -> str:
+    flat = t.reshape(-1)
+    if bool((flat == flat[0]).all()):
+        v = flat[0].item()
+        return f"all {v:g}" if isinstance(v, float) else f"all {v}"
+    return "mixed"
+
+
+def _per_part(forward, sizes):
+    """A forward that runs the model once per part (as the step did: BatchNorm sees each part alone) when
+    given all the parts' rows, and joins the outputs; any other batch goes through in one call."""
+    import torch
+    from .context import default_forward
+    from .tensors import leaves, tree_map
+    base = forward or default_forward
+    total = sum(sizes)
+
+    def fwd(model, inp):
+        xs = [t for t in leaves(inp) if t.dim() > 0]
+        if not xs or xs[0].shape[0] != total:
+            return base(model, inp)
+        outs, start = [], 0
+        for n in sizes:
+            outs.append(base(model, tree_map(lambda t, s=start, n=n: t[s:s + n] if t.dim() > 0 and t.shape[0] == total
+                                              else t, inp)))
+            start += n
+        return _cat_trees(outs) if all(isinstance(o, torch.Tensor) or isinstance(o, (tuple, list, dict))
+                                       for o in outs) else outs[-1]
+    return fwd
+
+
 def _target_argument(args, kwargs, match):
     """The position (or keyword) of a model input that is the loss target (`logits, loss = model(x, y)`):
     equal, element for element, to the target of the torch loss call the loss came from. Never the
@@ -209,6 +255,17 @@ def build_target(tracer, script: str, causal_dim: Optional[int]):
         notes.append(layout.note)
         if causal_dim == 0:
             causal_dim = 1
+    parts = cap.get("parts") if layout is None else None
+    if parts:   # several losses in the step (a GAN's real and fake halves): judged together, each its own forward
+        trees = [(p["args"], p["kwargs"]) if p["args"] is not None else (args, kwargs) for p in parts]
+        sizes = [p["n"] for p in parts]
+        if all(leaves(t)[0].shape[0] == n for t, n in zip(trees, sizes) if leaves(t)):
+            args, kwargs = _cat_trees(trees)
+            desc = ", ".join(f"{n} examples with targets {_describe_target(p['target'])}" for n, p in zip(sizes, parts))
+            notes.append(f"the first step backpropagates {len(parts)} losses through the model ({desc}): the checks "
+                         f"judge them together, each part through its own forward, rows 0-{sizes[0] - 1} the first")
+        else:
+            parts = None
     tensors = leaves((args, kwargs))
     firsts = [t for t in tensors if t.dim() > 0]
     if not firsts:
@@ -259,6 +316,9 @@ def build_target(tracer, script: str, causal_dim: Optional[int]):
         in_shape = match["input_shape"]
         rec_t = largs.get("target")
         t_shape = tuple(rec_t.shape) if isinstance(rec_t, torch.Tensor) else None
+        if parts:
+            rec_t = torch.cat([p["target"] for p in parts])
+            t_shape = tuple(parts[-1]["target"].shape)
         if layout is not None and isinstance(rec_t, torch.Tensor) and layout.flat_or_axis(rec_t) is not None:
             targets = layout.target_batch_first(rec_t)
         elif isinstance(rec_t, torch.Tensor) and rec_t.dim() > 0 and rec_t.shape[0] == B:
@@ -316,6 +376,8 @@ def build_target(tracer, script: str, causal_dim: Optional[int]):
                 return _type(gs)
     if layout is not None:
         forward, loss_fn = layout.wrap(forward, loss_fn, cap["output"])
+    if parts:
+        forward = _per_part(forward, [p["n"] for p in parts])
     build = _in_place_model(cap, cap["args"], cap["kwargs"], notes)
     if build is None:
         snapshot = cap["snapshot"]
@@ -330,7 +392,7 @@ def build_target(tracer, script: str, causal_dim: Optional[int]):
     if loss_known and match["kind"] not in ("model-output", "unknown"):  # must give the run's value
         try:
             out = cap["output"] if layout is None else layout.output_batch_first(cap["output"])
-            v = float(loss_fn(out, targets).detach())
+            v = float(loss_fn(out, targets if not parts else parts[-1]["target"]).detach())
             same = (math.isnan(v) and math.isnan(match["value"])) or v == match["value"] or \
                 math.isclose(v, match["value"], rel_tol=1e-4, abs_tol=1e-6)
             if not same:
@@ -423,6 +485,14 @@ def doctor_entries(tracer, script: str, causal_dim: Optional[int], seed: int, wh
         for cid in REPLAY_SKIPS:
             skips[cid] = (f"the loss is hand-written, not a torch loss function, so {cid} has no expected value "
                           "or input kind to compare with; the checks that need only a backward ran on its replay")
+        run = [s for s in run if s.id not in skips]
+    if tracer.hand_opt is not None and tracer.primary is tracer.hand_opt:
+        notes.append(f"the script updates its parameters by hand (no optimizer.step(); {tracer.hand_updates} updates "
+                     f"seen): each backward followed by a change of the parameters counts as a step, and the checks "
+                     f"use plain SGD at the LR measured from the first update ({tracer.hand_lr:.3g})")
+        info["capture_notes"] = notes
+        skips["update-ratio"] = ("the script updates its parameters by hand, not with an optimizer: update-ratio has "
+                                 "no optimizer to replay (its LR, clipping and rule live in the script's loop)")
         run = [s for s in run if s.id not in skips]
     step_params = inspect.signature(tracer.capture["opt_type"].step).parameters
     if "closure" in step_params and step_params["closure"].default is inspect.Parameter.empty:
