@@ -413,8 +413,16 @@ class Context:
             model.train()
             disable_dropout(model)
             with torch.no_grad():
-                out = self.forward(model, self.inputs)
+                out, inner = trace_calls(self.forward, model, self.inputs)
                 loss, trace = self.traced_loss(out, self.targets)
+            if not trace.calls and inner.calls:
+                # the model computed its own loss (a Hugging Face model given labels, `logits, loss = model(x, y)`):
+                # the torch loss call inside forward that made the returned loss is the loss to judge
+                made = [c for c in inner.calls if c.output is not None and c.output.reshape(()) is not None
+                        and c.output.numel() == 1 and float(c.output) == float(loss)]
+                if made:
+                    trace = LossTrace(calls=made[-1:], producers=inner.producers)
+                    self._cache["loss_inside_forward"] = True
             return {"outputs": out, "prediction": prediction_of(out), "loss": loss, "trace": trace}
         return self.cached("init_eval", run)
 
