@@ -28,13 +28,16 @@ CLEAN = {
     "bigram_zeros": (["--batch-size", "2"], {"init-symmetry", "update-ratio", "init-loss"}),
     "reinforce_policy": ([], {"eval-mode", "loss-trace", "param-coverage"}),
     "transformer_wordlm": ([], {"batch-independence", "loss-input", "init-loss", "update-ratio"}),
+    "lstm_wordlm": ([], {"batch-independence", "loss-input", "init-loss", "grad-flow", "param-coverage"}),
+    "dcgan": ([], {"batch-sanity", "init-loss", "loss-input", "activations", "update-ratio"}),
+    "lbfgs_sine": (["--steps", "1", "--n", "12", "--length", "60"], {"init-loss", "grad-flow", "loss-trace"}),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CLEAN))
 def test_clean_project_no_fail_no_warn(name):
     args, must_run = CLEAN[name]
-    r = trace(script(name), args, steps=STEPS)
+    r = trace(script(name), args, steps=1 if name == "lbfgs_sine" else STEPS)
     bad = [(c["id"], c["status"], c["summary"]) for c in r["checks"] if c["status"] in ("fail", "warn", "error")]
     assert not bad, bad
     assert r["status"] == "pass", r.get("error")
@@ -74,3 +77,28 @@ def test_off_by_one_mask_in_sequence_first_transformer_is_caught():
     c = by_id(r)["causality"]
     assert c["status"] == "fail" and "sees t+1" in c["summary"], c["summary"]
     assert by_id(r)["batch-independence"]["status"] == "pass"
+
+
+def test_hand_updated_lstm_is_traced_as_steps_on_the_batch_axis():
+    r = trace(script("lstm_wordlm"), [], steps=STEPS)
+    assert r["steps_traced"] == STEPS
+    notes = " ".join(r["capture_notes"])
+    assert "updates its parameters by hand" in notes and "LR measured from the first update (20)" in notes
+    assert "rnn (LSTM, batch_first=False)" in notes and "batch axis 1" in notes
+    assert by_id(r)["update-ratio"]["status"] == "skip"
+
+
+def test_gan_discriminator_step_judges_both_halves():
+    r = trace(script("dcgan"), [], steps=STEPS)
+    assert any("2 losses" in n and "targets all 1" in n and "targets all 0" in n for n in r["capture_notes"])
+    c = by_id(r)
+    assert c["batch-sanity"]["status"] == "pass", c["batch-sanity"]["summary"]
+    assert c["init-loss"]["status"] == "pass", c["init-loss"]["summary"]
+
+
+def test_vae_sampling_in_eval_is_a_warn_naming_the_call():
+    r = trace(script("vae"), [], steps=STEPS)
+    c = by_id(r)
+    em = c["eval-mode"]
+    assert em["status"] == "warn" and "torch.randn_like at train.py" in em["summary"] and "reparameterize" in em["summary"]
+    assert [k for k, v in c.items() if v["status"] in ("fail", "warn", "error")] == ["eval-mode"]
