@@ -439,6 +439,7 @@ def _skip(check_id: str, why: str, spec_ref: Optional[str] = None) -> Dict[str, 
 
 def doctor_entries(tracer, script: str, causal_dim: Optional[int], seed: int, why_not: Optional[str]):
     """The doctor's checks on the captured objects (or skips saying why they can't run)."""
+    import torch
     from . import registry
     from .context import DEFAULT_BUDGET, Context
     from .runner import run_checks
@@ -468,7 +469,9 @@ def doctor_entries(tracer, script: str, causal_dim: Optional[int], seed: int, wh
     chain = (tracer.capture.get("wrapped") or {}).get("chain")
     if chain:  # the checks ran on the plain model inside (unwrap.py)
         from .unwrap import describe
-        inner = tracer.capture["wrapped"]["inner"]
+        inner = tracer.capture["snapshot"]
+        if not isinstance(inner, torch.nn.Module):   # checked in place: the live plain model
+            inner = tracer.capture["wrapped"]["inner"]
         info["model"] = f"{describe(chain, inner)} ({sum(p.numel() for p in inner.parameters()):,} parameters)"
     info["loss_from"] = loss_from or "unknown"
     if tracer.other_optimizers:

@@ -17,6 +17,8 @@ parser.add_argument("--clip", type=float, default=0.25)
 parser.add_argument("--bptt", type=int, default=20)
 parser.add_argument("--batch-size", type=int, default=10)
 parser.add_argument("--epochs", type=int, default=1)
+parser.add_argument("--vocab", type=int, default=200)
+parser.add_argument("--tokens", type=int, default=12000)
 args = parser.parse_args()
 torch.manual_seed(1111)
 
@@ -80,7 +82,7 @@ def get_batch(source, i):
     return data, target
 
 
-corpus, ntokens = make_corpus()
+corpus, ntokens = make_corpus(args.tokens, args.vocab)
 train_data = batchify(corpus, args.batch_size)
 model = RNNModel(ntokens, 64, 64, 2, 0.2)
 criterion = nn.NLLLoss()
