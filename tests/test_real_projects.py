@@ -102,3 +102,23 @@ def test_vae_sampling_in_eval_is_a_warn_naming_the_call():
     em = c["eval-mode"]
     assert em["status"] == "warn" and "torch.randn_like at train.py" in em["summary"] and "reparameterize" in em["summary"]
     assert [k for k, v in c.items() if v["status"] in ("fail", "warn", "error")] == ["eval-mode"]
+
+
+@pytest.mark.parametrize("name", ["mingpt_closure", "reinforce_policy"])
+def test_in_place_checks_leave_the_live_model_as_the_run_left_it(name):
+    import torch
+    from mldebug.trace import run_script
+    from mldebug.trace_target import doctor_entries
+    tracer, ended, error, _ = run_script(script(name), [], STEPS)
+    model = tracer.capture["model"]
+    before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    grads = {n: None if p.grad is None else p.grad.clone() for n, p in model.named_parameters()}
+    modes = {n: (m.training, getattr(m, "p", None)) for n, m in model.named_modules()}
+    entries, info = doctor_entries(tracer, script(name), None, 0, None)
+    assert any("in place" in n for n in info["capture_notes"])
+    assert any(e["status"] == "pass" for e in entries)
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    for n, p in model.named_parameters():
+        assert (grads[n] is None) == (p.grad is None) and (p.grad is None or torch.equal(grads[n], p.grad)), n
+    assert modes == {n: (m.training, getattr(m, "p", None)) for n, m in model.named_modules()}
