@@ -10,7 +10,7 @@ finish). Then the doctor's checks run on copies of what we captured at the first
 (capture.py, trace_target.py: the model before its first update, the batch of its last
 forward, the loss call, the optimizer), and the live checks (one module each in live/)
 judge what the run did. Exit status as the doctor's: 0 no check failed, 1 a check failed,
-2 bad arguments or a script that can't be found.
+2 bad arguments, a script that can't be found, or no check could run (report status "error").
 """
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "  python scripts/trace.py --steps all -- train.py --epochs 2   # the whole run, every live check on\n"
                        "  python scripts/trace.py --nproc-per-node 2 --steps 20 -- train_ddp.py\n"
                        "  torchrun --nproc-per-node 2 scripts/trace.py --steps 20 -- train_ddp.py\n\n"
-                       "exit status: 0 no check failed, 1 a check failed, 2 bad arguments or no such script.",
+                       "exit status: 0 no check failed, 1 a check failed, 2 bad arguments, no such script, or no "
+                       "check could run (status error).",
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=_steps, default=DEFAULT_STEPS, metavar="N|all",
                    help=f"optimizer steps to watch (default {DEFAULT_STEPS}); `all`: the whole run, every live "
