@@ -99,6 +99,7 @@ def update_ratio(ctx) -> Result:
     # a weight matrix with no spread at init (a bigram table of zeros, on purpose) has no ratio to take: its
     # first updates are all of its spread. It is judged by the size of its updates instead.
     flat_init = {n for n, p in watch if p.dim() >= 2 and _std(p) == 0.0}
+    gated: set = set()   # weight matrices with an exactly-zero data gradient at the first step (see below)
     flat_steps: Dict[str, List[float]] = {n: [] for n in flat_init}
     lrs, losses, wd_findings = [], [], []
     nonfinite = None
@@ -125,6 +126,12 @@ def update_ratio(ctx) -> Result:
             had_grad[n] |= p.grad is not None
         if step == 0:
             grads_rms = {id(p): _rms(p.grad) for _, p in watch if p.grad is not None}
+            # weight matrices whose data gradient is exactly zero at the first step while others have one sit
+            # behind a zero-initialised gate (a residual branch's last BatchNorm gamma = 0, on purpose): at
+            # first only weight decay moves them, so their ratio says nothing about the LR
+            nonzero = {n for n, p in watch if p.grad is not None and p.dim() >= 2 and bool(p.grad.ne(0).any())}
+            if nonzero:
+                gated = {n for n, p in watch if p.grad is not None and p.dim() >= 2 and n not in nonzero}
             wd_findings = _weight_decay_findings(opt, dict(named), grads_rms)
         lr_now = [float(g.get("lr", 0.0)) for g in opt.param_groups]
         lrs.append(lr_now[0])
@@ -148,11 +155,12 @@ def update_ratio(ctx) -> Result:
                 if r > 0:
                     # judge at the base LR: a warmup step at 1% of it is not "LR too low"
                     ratios[n].append(math.log10(r) + math.log10(max(lr_base, lr_used) / lr_used))
-    per_layer = {n: statistics.median(v) for n, v in ratios.items() if v}
+    per_layer = {n: statistics.median(v) for n, v in ratios.items() if v and n not in gated}
+    gated_ratios = {n: statistics.median(v) for n, v in ratios.items() if v and n in gated}
     median = statistics.median(per_layer.values()) if per_layer else None
     # the first step is judged too: after a huge step the weights themselves are huge,
     # and later ratios shrink back towards 1 even though training has already blown up
-    peak = statistics.median(max(v) for v in ratios.values() if v) if per_layer else None
+    peak = statistics.median(max(v) for n, v in ratios.items() if v and n not in gated) if per_layer else None
     never = [n for n, _ in watch if not moved[n]]
     no_grad = [n for n in never if not had_grad[n]]
     n_params = sum(p.numel() for _, p in named)
@@ -162,6 +170,7 @@ def update_ratio(ctx) -> Result:
         "not_in_optimizer": not_held, "never_updated": never, "frozen": len(frozen),
         "loss": losses,
         "flat_at_init": {n: max(v) for n, v in flat_steps.items() if v},
+        "gated_at_init": gated_ratios,
     }
     if budget_hit:
         metrics["stopped"] = "budget"
@@ -169,6 +178,8 @@ def update_ratio(ctx) -> Result:
     else:
         problems_note = ""
     details = [f"{n:<40} {v:+.2f}" for n, v in sorted(per_layer.items(), key=lambda kv: kv[1])]
+    details += [f"{n:<40} {v:+.2f} (gated at init: no data gradient at step 1, not judged)"
+                for n, v in sorted(gated_ratios.items(), key=lambda kv: kv[1])]
     plots = [Plot("update-ratio", "log10 update/data ratio per layer", "step", "log10(std(dθ)/std(θ))",
                   {n: v for n, v in ratios.items() if v})]
     problems, warns = [], []
