@@ -38,6 +38,7 @@ from .replay import Tape
 from .replay import build as build_replay
 from .capture import _loss_side_suspects, _reachable, capture_first_step, first_nonfinite_module
 from .losscapture import LossCall, LossTrace, _Recorder
+from .pipeline import PipelineLog
 from .tensors import leaves, named_leaves
 from .unwrap import changed_since, local
 
@@ -240,6 +241,8 @@ class Tracer:
         self.loaders: List[LoaderRecord] = []
         self.observers: List[Any] = []  # extra recorders (ranks.py), told of each step and loader pass
         self._last_loader: Optional[LoaderRecord] = None   # yielded a batch no forward has used yet
+        self._last_batch: Any = None    # that batch
+        self.pipeline = PipelineLog()   # evaluation vs training batches, predictions (pipeline.py)
         self.struct = Structure(self)   # phases: model / optimizer / scheduler changes (phases.py)
         self._tape: Optional[Tape] = None
         self.loss_terms: list = []      # lossterms.Term of the last backward before step 1
@@ -325,11 +328,16 @@ class Tracer:
         if torch.is_grad_enabled():
             self._window_tops[id(module)] = module
         if self._last_loader is not None:  # the first forward after a batch tells what the batch is for
-            if torch.is_grad_enabled() and module.training:
+            training = torch.is_grad_enabled() and module.training
+            if training:
                 self._last_loader.train_batches += 1
             else:
                 self._last_loader.eval_batches += 1
-            self._last_loader = None
+            try:   # inputs, labels and predictions for split-consistency (pipeline.py)
+                self.pipeline.on_batch(self._last_loader, self._last_batch, output, training, self.steps)
+            except Exception:  # recording must never break the user's loop
+                pass
+            self._last_loader = self._last_batch = None
         if self.capture is not None and module is not self.capture["model"]:
             return
         self.seq += 1
@@ -393,6 +401,7 @@ class Tracer:
                         from .capture import _clone_tree
                         rec.first_batch = _clone_tree(batch)
                 tracer._last_loader = rec
+                tracer._last_batch = batch
             return batch
         __next__.__wrapped__ = orig
         return __next__

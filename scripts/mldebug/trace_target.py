@@ -14,8 +14,11 @@ from typing import Any, Dict, List, Optional
 # Doctor checks that make sense on objects captured from a run (the expensive ones that train
 # for hundreds of steps, and those that need a scheduler or a rebuild from scratch, are left out).
 DOCTOR_IDS = ("batch-sanity", "init-symmetry", "loss-input", "init-loss", "grad-flow", "nan-source",
-              "activations", "batch-independence", "causality", "eval-mode", "update-ratio")
-LOSS_FREE_IDS = ("activations", "batch-independence", "causality", "eval-mode")
+              "activations", "batch-independence", "causality", "eval-mode", "update-ratio",
+              "augment-alignment", "split-consistency")
+# augment-alignment and split-consistency read the recorded DataLoaders and evaluation passes (pipeline.py)
+LOSS_FREE_IDS = ("activations", "batch-independence", "causality", "eval-mode", "augment-alignment",
+                 "split-consistency")
 REPLAY_SKIPS = ("init-loss", "loss-input")   # need a known loss kind: skipped on a replayed hand-written loss
 
 
@@ -389,6 +392,8 @@ def build_target(tracer, script: str, causal_dim: Optional[int]):
         target = target_from_objects(build_model=build, batch=(inputs, targets), loss_fn=loss_fn,
                                      make_optimizer=make_optimizer, forward=forward, causal_dim=causal_dim,
                                      name=script)
+    from .pipeline import TracePipeline
+    target.extras["pipeline"] = TracePipeline(tracer)   # the data-pipeline checks read the run, not get_*()
     if loss_known and match["kind"] not in ("model-output", "unknown"):  # must give the run's value
         try:
             out = cap["output"] if layout is None else layout.output_batch_first(cap["output"])
