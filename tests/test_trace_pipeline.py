@@ -69,6 +69,13 @@ def test_val_with_its_own_equal_map_and_shared_map_pass():
         assert sc["status"] == "pass" and sc["metrics"]["confusion"]["remapped"] == {}, sc["summary"]
 
 
+def test_evaluating_the_training_split_too_is_not_leakage():
+    r = run("train_birds.py", "--eval-train", steps=30)
+    assert not failing(r), {k: v["summary"] for k, v in failing(r).items()}
+    sc = by_id(r)["split-consistency"]
+    assert sc["metrics"]["leakage"]["val_in_train"] == 0, sc["summary"]
+
+
 def test_no_evaluation_within_the_traced_steps_skips():
     r = run("train_birds.py", steps=3)
     sc = by_id(r)["split-consistency"]

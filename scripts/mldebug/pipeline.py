@@ -32,6 +32,8 @@ KEEP_BYTES = 32 * 2**20      # bytes kept per role
 HASH_EXAMPLES = 20_000       # examples hashed per role (leakage)
 RECENT_TRAIN = 20            # training batches whose accuracy stands for "training accuracy now"
 MAX_PASSES = 64              # evaluation passes remembered
+TRAIN_SPLIT_SHARE = 0.9     # an evaluation loader with >= 90% training examples evaluates the training split
+#                             (a train-accuracy pass), unless it is the only evaluation loader
 LABEL_KEYS = ("label", "labels", "target", "targets", "y", "mask", "masks", "class", "cls")
 
 
@@ -64,7 +66,7 @@ class PipelineLog:
     """Recorded by the tracer while the script runs (never raises into the user's loop)."""
 
     def __init__(self):
-        self.roles = {"train": _Role(), "eval": _Role()}
+        self.roles: Dict[tuple, _Role] = {}   # ("train" | "eval", loader index) -> what was kept
         self.recent_acc: deque = deque(maxlen=RECENT_TRAIN)
         self.passes: Dict[tuple, Dict[str, Any]] = {}
         self.n_out: Optional[int] = None
@@ -72,7 +74,7 @@ class PipelineLog:
     def on_batch(self, rec, batch, output, train: bool, step: int) -> None:
         from .checks.split_consistency import confusion, example_hashes, label_counts, predictions
         from .context import prediction_of
-        role = self.roles["train" if train else "eval"]
+        role = self.roles.setdefault(("train" if train else "eval", rec.index), _Role())
         role.batches += 1
         inputs, labels = split_batch(batch)
         if not leaves(inputs):
@@ -176,25 +178,59 @@ class TracePipeline:
         return Result(status, summary, metrics, details=skips)
 
     # ------------------------------------------------------------------ split-consistency
+    def _merged(self, parts: List[_Role]) -> _Role:
+        out = _Role()
+        for r in parts:
+            out.kept += r.kept
+            out.hashes += r.hashes
+            out.batches += r.batches
+            for k, v in r.labels.items():
+                out.labels[k] = out.labels.get(k, 0) + v
+        return out
+
     def split_consistency(self, ctx):
         from .checks import split_consistency as sc
         from .registry import Skip
         log = self.log
-        tr, ev = log.roles["train"], log.roles["eval"]
+        loaders = {r.index: r for r in self.tracer.loaders}
+        tr = self._merged([r for (kind, _), r in log.roles.items() if kind == "train"])
+        evals = {i: r for (kind, i), r in log.roles.items() if kind == "eval"}
+        notes = []
+        # an evaluation pass over the training split itself (training accuracy measured in eval mode) is not
+        # a validation set: a loader over a training loader's Dataset, or whose examples are nearly all
+        # training examples while another evaluation loader is not
+        train_ds = {id(loaders[i].dataset) for (kind, i) in log.roles if kind == "train" and i in loaders}
+        tset = set(tr.hashes)
+        own = {}
+        for i, r in evals.items():
+            same_ds = i in loaders and id(loaders[i].dataset) in train_ds
+            share = sum(h in tset for h in r.hashes) / len(r.hashes) if r.hashes else 0.0
+            own[i] = (same_ds, share)
+        val_ids = [i for i, (same, share) in own.items() if not same and share < TRAIN_SPLIT_SHARE]
+        if not val_ids:   # only passes over training data: judge the ones not on a training Dataset
+            val_ids = [i for i, (same, _) in own.items() if not same]
+        for i, (same, share) in own.items():
+            if i not in val_ids and i in loaders:
+                notes.append(f"evaluation loader {loaders[i].where} reads the training split"
+                             f" ({'the same Dataset' if same else f'{100 * share:.0f}% of its examples'}): "
+                             "left out of the comparison")
+        ev = self._merged([evals[i] for i in val_ids])
         if not ev.batches:
-            raise Skip("no DataLoader batch reached the model under no_grad or in eval mode within the traced "
-                       f"{self.tracer.steps} steps (evaluation runs later?): trace with --steps all to compare "
-                       "the splits")
+            why = ("no DataLoader batch reached the model under no_grad or in eval mode within the traced "
+                   f"{self.tracer.steps} steps (evaluation runs later?): trace with --steps all to compare "
+                   "the splits") if not evals else "the only evaluation passes read the training Dataset itself"
+            raise Skip(why)
         if not tr.kept:
             raise Skip("no training batch from a DataLoader was recorded: nothing to compare evaluation batches with")
         xt, _ = _concat(tr.kept)
         xv, _ = _concat(ev.kept)
         stats = sc.stats_compare(xt, xv) if xv is not None else {"leaves": {}, "shifted_leaves": []}
         leak = sc.leakage(tr.hashes, ev.hashes)
+        passes = {k: p for k, p in log.passes.items() if k[0] in val_ids}
         metrics: Dict[str, Any] = {"train_batches": tr.batches, "eval_batches": ev.batches,
-                                   "eval_passes": len(log.passes)}
+                                   "eval_passes": len(passes)}
         perm, train_acc, note = None, None, ""
-        judged = [p for p in log.passes.values() if p["train_acc"] is not None]
+        judged = [p for p in passes.values() if p["train_acc"] is not None]
         if judged:
             # the latest pass after training had learnt its ids (or the latest pass, to report it)
             good = [p for p in judged if p["train_acc"] >= sc.TRAIN_ACC_MIN]
@@ -207,9 +243,11 @@ class TracePipeline:
                 note = (f"training accuracy {100 * train_acc:.0f}% before the last evaluation pass (step "
                         f"{p['step']}) is below {100 * sc.TRAIN_ACC_MIN:.0f}%: label ids not compared "
                         "(trace more steps, e.g. --steps all)")
-        elif log.passes:
+        elif passes:
             note = "no training accuracy recorded before the evaluation passes: label ids not compared"
         how = (f"{tr.batches} training vs {ev.batches} evaluation batches from the script's DataLoaders"
                + (f", evaluation pass at step {metrics['pass_step']}" if "pass_step" in metrics else ""))
-        return sc.judge(stats, leak, tr.labels or None, ev.labels or None, log.n_out, perm, train_acc,
-                        metrics, how, note)
+        res = sc.judge(stats, leak, tr.labels or None, ev.labels or None, log.n_out, perm, train_acc,
+                       metrics, how, note)
+        res.details.extend(notes)
+        return res

@@ -23,6 +23,7 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--val-map", default="shared", choices=["shared", "own_sorted", "first_seen"])
+    p.add_argument("--eval-train", action="store_true", help="also report accuracy on the training split")
     args = p.parse_args()
     torch.manual_seed(0)
     train_loader, val_loader = bird_loaders(args.val_map)
@@ -34,4 +35,6 @@ if __name__ == "__main__":
             opt.zero_grad()
             loss.backward()
             opt.step()
+        if args.eval_train:
+            print(f"epoch {epoch} train acc {evaluate(model, train_loader):.2f}")
         print(f"epoch {epoch} loss {loss.item():.3f} val acc {evaluate(model, val_loader):.2f}")
