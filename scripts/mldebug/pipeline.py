@@ -80,7 +80,8 @@ class PipelineLog:
         if not leaves(inputs):
             return
         size = _nbytes(inputs) + (_nbytes(labels) if labels is not None else 0)
-        if len(role.kept) < KEEP_BATCHES and role.kept_bytes + size <= KEEP_BYTES:
+        keep = len(role.kept) < KEEP_BATCHES and role.kept_bytes + size <= KEEP_BYTES
+        if keep:
             clone = lambda t: t.detach().to("cpu", copy=True)  # noqa: E731
             role.kept.append((tree_map(clone, inputs), clone(labels) if labels is not None else None))
             role.kept_bytes += size
@@ -88,8 +89,9 @@ class PipelineLog:
             role.hashes.extend(example_hashes(inputs)[:HASH_EXAMPLES - len(role.hashes)])
         if labels is None or labels.is_floating_point() or labels.dtype == torch.bool:
             return
-        for k, v in label_counts(labels).items():
-            role.labels[k] = role.labels.get(k, 0) + v
+        if keep:   # label sets and frequencies from the kept batches
+            for k, v in label_counts(labels).items():
+                role.labels[k] = role.labels.get(k, 0) + v
         pred = prediction_of(output) if output is not None else None
         if not isinstance(pred, torch.Tensor):
             return

@@ -330,7 +330,7 @@ def examine(dataset, seed: int = 0, budget_s: float = FETCH_BUDGET_S,
                 if y is not None and (y.shape != y0.shape or not torch.equal(y, y0)):
                     if _is_soft(y) or _is_soft(y0):
                         soft = True
-                    elif not y0.is_floating_point():
+                    elif not y0.is_floating_point() and y0.numel() == 1:   # a class label, not a sequence
                         labels_changed.append(idx)
                     break
             continue
