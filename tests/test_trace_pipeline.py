@@ -48,15 +48,12 @@ def test_val_label_map_in_its_own_order_is_named_by_split_consistency_only():
     assert set(f) == {"split-consistency"}, {k: v["summary"] for k, v in f.items()}
     sc = f["split-consistency"]
     assert "label ids differ between training and evaluation" in sc["summary"]
-    import sys
-    sys.path.insert(0, PIPE)
-    try:
-        import data
-        train_rows, val_rows = data.records(320, seed=1), data.records(128, seed=2)
-        tmap, vmap = data.sorted_label_map(train_rows), data.first_seen_label_map(val_rows)
-    finally:
-        sys.path.remove(PIPE)
-        sys.modules.pop("data", None)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("_pipeline_data", os.path.join(PIPE, "data.py"))
+    data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(data)
+    train_rows, val_rows = data.records(320, seed=1), data.records(128, seed=2)
+    tmap, vmap = data.sorted_label_map(train_rows), data.first_seen_label_map(val_rows)
     truth = {vmap[c]: tmap[c] for c in vmap if vmap[c] != tmap[c]}
     assert {int(k): v for k, v in sc["metrics"]["confusion"]["remapped"].items()} == truth
 
