@@ -114,6 +114,11 @@ def test_separate_draws_for_image_and_mask_fail_naming_both(tmp_path):
 def test_joint_flips_crops_rotations_pass(tmp_path):
     e = entry(_target(tmp_path, "joint", JOINT), CHECK)
     assert e["status"] == "pass", e["summary"]
+    loader = JOINT.replace("def get_dataset(): return Train()",
+                           "def get_dataset(): return DataLoader(Train(), batch_size=4)   # a loader: its dataset")
+    loader += "def get_batch(): return next(iter(get_dataset()))\n"
+    e = entry(_target(tmp_path, "joint_loader", loader), CHECK)
+    assert e["status"] == "pass", e["summary"]
     m = e["metrics"]
     assert m["divergent"] == 0 and m["pairs"].get("consistent", 0) >= 8
 

@@ -318,6 +318,9 @@ class Context:
                 ds = self.call("get_dataset()", self.target.get_dataset)
             except UserCodeError as e:
                 raise TargetError(f"target {self.target.name}: {e}") from None
+            from torch.utils.data import DataLoader
+            if isinstance(ds, DataLoader):   # a loader given for its dataset: take the dataset it reads
+                ds = ds.dataset
             if ds is None or not hasattr(ds, "__getitem__") and not hasattr(ds, "__iter__"):
                 raise TargetError(f"target {self.target.name}: get_dataset() returned {type(ds).__name__}, "
                                   "not a Dataset; return the training torch.utils.data.Dataset "
