@@ -39,11 +39,58 @@ def test_detached_branch_fails_and_is_named():
     assert "deep.0.weight" in e["summary"] and "deep.2.weight" in e["summary"] and "wide" not in e["summary"]
 
 
-def test_frozen_middle_layer_warns():
+def test_frozen_random_middle_layer_fails_and_is_named():
+    # the frozen layer is freshly initialised (its values follow the seed): it never trains
     e = entry("bug_b_frozen_middle", CHECK)
-    assert e["status"] == "warn", e["summary"]
-    assert "2 (Linear) is frozen" in e["summary"]
+    assert e["status"] == "fail", e["summary"]
+    assert "freshly initialised" in e["summary"] and "2.weight" in e["summary"]
     assert e["metrics"]["frozen"] == ["2.weight", "2.bias"]
+    assert e["metrics"]["frozen_random"] == ["2.weight", "2.bias"]
+
+
+def test_frozen_loaded_middle_layer_warns(tmp_path):
+    # the same frozen middle layer, but holding loaded weights (the same in every build): warn only
+    body = """
+    def build_model():
+        model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 64), nn.ReLU(),
+                              nn.Linear(64, 4))
+        state = {k: torch.randn(v.shape, generator=torch.Generator().manual_seed(7)) * 0.1
+                 for k, v in model[2].state_dict().items()}     # stands in for torch.load("layer2.pt")
+        model[2].load_state_dict(state)
+        model[2].requires_grad_(False)
+        return model
+    """
+    e = entry(_target(tmp_path, "loaded_middle", body), CHECK)
+    assert e["status"] == "warn", e["summary"]
+    assert "2 (Linear) is frozen" in e["summary"] and e["metrics"]["frozen_random"] == []
+
+
+def test_frozen_random_embedding_from_pretrained_fails(tmp_path):
+    head = """
+import torch, torch.nn as nn, torch.nn.functional as F
+def get_batch():
+    g = torch.Generator().manual_seed(0)
+    return torch.randint(1, 50, (32, 6), generator=g), torch.randint(0, 4, (32,), generator=g)
+def loss_fn(out, y): return F.cross_entropy(out, y)
+"""
+    body = """
+    def load_vectors(path="glove.6B.50d.txt", vocab=50, dim=16):
+        try:
+            return torch.load(path)
+        except FileNotFoundError:            # the file was never downloaded
+            return torch.randn(vocab, dim)
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding.from_pretrained(load_vectors())   # freeze=True by default
+            self.fc1, self.fc2 = nn.Linear(16, 32), nn.Linear(32, 4)
+        def forward(self, idx):
+            return self.fc2(F.relu(self.fc1(self.emb(idx).mean(1))))
+    def build_model(): return M()
+    """
+    e = entry(_target(tmp_path, "random_glove", body, head), CHECK)
+    assert e["status"] == "fail", e["summary"]
+    assert e["metrics"]["frozen_random"] == ["emb.weight"] and "emb.weight" in e["summary"]
 
 
 def test_vanishing_sigmoid_stack_is_flagged():
@@ -97,6 +144,8 @@ def test_frozen_backbone_fine_tuning_passes(tmp_path):
     body = """
     def build_model():
         backbone = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU())
+        g = torch.Generator().manual_seed(3)     # stands in for loading a checkpoint: same values every build
+        backbone.load_state_dict({k: torch.randn(v.shape, generator=g) * 0.1 for k, v in backbone.state_dict().items()})
         backbone.requires_grad_(False)           # pretrained, frozen on purpose
         return nn.Sequential(backbone, nn.Linear(64, 4))
     """
@@ -117,8 +166,8 @@ def loss_fn(out, y): return F.cross_entropy(out, y)
     class M(nn.Module):
         def __init__(self):
             super().__init__()
-            self.emb = nn.Embedding(50, 16, padding_idx=0)
-            self.emb.weight.requires_grad_(False)     # frozen pretrained vectors
+            vectors = torch.randn(50, 16, generator=torch.Generator().manual_seed(5))  # as loaded from a file
+            self.emb = nn.Embedding.from_pretrained(vectors, padding_idx=0)          # frozen pretrained vectors
             self.fc1, self.fc2 = nn.Linear(16, 32), nn.Linear(32, 4)
         def forward(self, idx):                       # (N, 6)
             return self.fc2(F.relu(self.fc1(self.emb(idx).mean(1))))

@@ -31,7 +31,7 @@ EXPECT = {
     # gradients, activations, non-finite values
     "bug_b_unused_layer": ("grad-flow", "fail"),
     "bug_b_detached_branch": ("grad-flow", "fail"),
-    "bug_b_frozen_middle": ("grad-flow", "warn"),
+    "bug_b_frozen_middle": ("grad-flow", "fail"),
     "bug_b_vanishing_sigmoid": ("grad-flow", "fail"),
     "bug_b_tanh_saturated": ("activations", "fail"),
     "bug_b_dead_relu": ("activations", "fail"),

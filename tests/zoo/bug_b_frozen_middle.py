@@ -1,5 +1,6 @@
-"""Bug (grad-flow, warn): one hidden layer in the middle of an MLP is left with
-requires_grad=False (a freezing loop that went one layer too far), so it never trains."""
+"""Bug (grad-flow, fail): one hidden layer in the middle of an MLP is left with
+requires_grad=False (a freezing loop that went one layer too far), so it never trains: its
+values are a fresh random init (they change with the seed), nothing was loaded into them."""
 import torch.nn as nn
 import torch.nn.functional as F
 from _data import teacher_classification

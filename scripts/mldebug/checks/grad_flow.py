@@ -34,6 +34,29 @@ SPREAD_FAIL = 1e10
 PERTURB_STD = 1e-2     # scale of the values put into zero-initialised tensors to test whether they block the gradient
 ZERO_INIT_ROUNDS = 3  # zero-init chains deeper than 3 tensors in a row are not credited (and are rare)
 FINE_TUNE_FRAC = 0.5   # >= half the weights frozen: a fine-tuning / adapter setup, not a slip
+REBUILD_SEED_OFFSET = 1  # the second build for the frozen-random test uses seed + 1
+
+
+def _frozen_random(ctx, frozen: List[str]) -> List[str]:
+    """Frozen parameters whose values differ between builds under two seeds: freshly initialised
+    tensors (never loaded) that will never train. Loaded weights are the same in every build."""
+    from .. import tensors as T
+    from ..target import UserCodeError
+    with T.preserved_rng():
+        T.seed_everything(ctx.seed + REBUILD_SEED_OFFSET)
+        try:
+            other = ctx.target.build_model()
+        except Exception as e:
+            raise UserCodeError("build_model() (second seed)", e) from e
+    other = ctx._unwrapped(other)
+    mine = dict(ctx.pristine.named_parameters())
+    out = []
+    for name, p in other.named_parameters():
+        q = mine.get(name)
+        if name in frozen and q is not None and q.shape == p.shape and p.is_floating_point():
+            if not torch.equal(q.detach().float().cpu(), p.detach().float().cpu()):
+                out.append(name)
+    return out
 
 
 def _weight_modules(pr, trainable_of) -> List[tuple]:
@@ -198,8 +221,16 @@ def grad_flow(ctx) -> Result:
         metrics["zero_grad_explained_by_zero_init"] = sorted(explained)
 
     # 4. frozen layers
-    warns += _frozen_findings(pr, details)
     metrics["frozen"] = [p.name for p in pr.params if not p.requires_grad]
+    random_frozen = _frozen_random(ctx, metrics["frozen"]) if metrics["frozen"] else []
+    metrics["frozen_random"] = random_frozen
+    if random_frozen:
+        problems.append(f"{len(random_frozen)} frozen tensors (requires_grad=False) are freshly initialised: their "
+                        f"values change with the seed of build_model(), so nothing was loaded into them, and they will "
+                        f"never train: {fmt_list(random_frozen)} (e.g. nn.Embedding.from_pretrained(torch.randn(...)), "
+                        "whose freeze defaults to True; or a freezing loop that matches too much)")
+    else:
+        warns += _frozen_findings(pr, details)
 
     # 5. per-layer gradient norms
     metrics["grad_norm"] = {p.name: p.grad_norm for p in trainable if p.has_grad and p.grad_finite}
