@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 # for hundreds of steps, and those that need a scheduler or a rebuild from scratch, are left out).
 DOCTOR_IDS = ("batch-sanity", "init-symmetry", "loss-input", "init-loss", "grad-flow", "nan-source",
               "activations", "batch-independence", "causality", "eval-mode", "update-ratio",
-              "augment-alignment", "split-consistency")
+              "target-offset", "augment-alignment", "split-consistency", "silent-broadcast")
 # augment-alignment and split-consistency read the recorded DataLoaders and evaluation passes (pipeline.py)
 LOSS_FREE_IDS = ("activations", "batch-independence", "causality", "eval-mode", "augment-alignment",
                  "split-consistency")

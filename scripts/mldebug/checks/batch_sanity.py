@@ -291,10 +291,11 @@ def batch_sanity(ctx) -> Result:
                              "labels; a constant guess scores that accuracy. Consider class weights or "
                              "resampling, and init the output bias to the log prior")
 
-    # 6. targets identical to an integer input (an unshifted next-token target)
+    # 6. targets identical to an integer input (an unshifted next-token target). Only the target a
+    # torch class loss in loss_fn receives counts: labels handed to a model that shifts them inside
+    # (Hugging Face LM heads take labels == input_ids) are fine; target-offset measures that case.
     int_inputs = [(n, t) for n, t in ins if not t.is_floating_point() and t.dtype != torch.bool]
-    cand = [c.target for c in calls if c.kind in CLASS_LOSSES and isinstance(c.target, torch.Tensor)] or \
-        [t for _, t in tgs]
+    cand = [c.target for c in calls if c.kind in CLASS_LOSSES and isinstance(c.target, torch.Tensor)]
     for y in cand:
         if y.is_floating_point() or y.numel() < LEAK_MIN:
             continue

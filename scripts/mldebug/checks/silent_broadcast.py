@@ -155,7 +155,8 @@ def _watch(ctx, inputs, targets) -> _Watch:
     w = _Watch(seeds)
     w.shapes = {s for t in seeds for s in tuple(t.shape)[1:]}
     with torch.no_grad(), w:
-        ctx.loss(out, targets)
+        loss = ctx.call("loss_fn(outputs, targets)", ctx.target.loss_fn, out, targets)
+    w.own_loss = any(loss is t for t in seeds)   # the model computed its loss: outputs.loss handed back
     return w
 
 
@@ -164,7 +165,7 @@ def silent_broadcast(ctx) -> Result:
     B = ctx.batch_size
     w = _watch(ctx, ctx.inputs, ctx.targets)
     metrics: Dict[str, Any] = {"ops_watched": w.ops, "batch_size": B}
-    if w.ops == 0:
+    if w.ops == 0 or w.own_loss:
         raise Skip("the loss reads none of the model's outputs outside the model (the model computes its own loss): "
                    "no operation between prediction and loss to watch")
     findings = list(w.findings)
