@@ -53,6 +53,19 @@ def _where() -> Optional[str]:
     return None
 
 
+def broadcast_shape(*shapes) -> Optional[tuple]:
+    """The broadcast of some shapes, or None if they do not broadcast (torch.broadcast_shapes
+    imports the symbolic-shape machinery on first use: ~1 s)."""
+    R = max(len(s) for s in shapes)
+    out = []
+    for i in range(R):
+        sizes = {s[len(s) - R + i] for s in shapes if len(s) - R + i >= 0} - {1}
+        if len(sizes) > 1:
+            return None
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
 def _tensors(obj, out: List[torch.Tensor]) -> List[torch.Tensor]:
     if isinstance(obj, torch.Tensor):
         out.append(obj)
@@ -121,18 +134,17 @@ class _Watch(TorchFunctionMode):
             y = kwargs.get("target", args[1] if len(args) > 1 else None)
             if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
                 return
-            pair = [t for t in (x, y)]
-            shape = tuple(torch.broadcast_shapes(x.shape, y.shape))
+            pair = [x, y]
+            shape = broadcast_shape(tuple(x.shape), tuple(y.shape))
+            if shape is None:
+                return
             name = getattr(func, "__name__", str(func))
         else:
             pair = [t for t in ins if t.dim() > 0]
             if len(pair) < 2 or not isinstance(out, torch.Tensor):
                 return
-            try:
-                shape = tuple(torch.broadcast_shapes(*[t.shape for t in pair]))
-            except RuntimeError:
-                return
-            if tuple(out.shape) != shape:
+            shape = broadcast_shape(*[tuple(t.shape) for t in pair])
+            if shape is None or tuple(out.shape) != shape:
                 return   # not elementwise (matmul, cat, indexing, ...)
             name = getattr(func, "__name__", str(func))
         derived = [tuple(t.shape) for t in pair if self._is_derived(t)]
