@@ -274,3 +274,22 @@ def test_blocks_skipped_by_stochastic_depth_are_not_called_unused():
     assert e["metrics"]["randomly_skipped"], e["metrics"]
     assert entry("stochastic_depth_resmlp", "update-ratio")["status"] == "pass"
     assert entry("bug_unused_layer", "grad-flow")["status"] == "fail"
+
+
+def test_fixed_random_fourier_features_warn_not_fail(tmp_path):
+    # a bare frozen nn.Parameter of a custom module holding random frequencies on purpose
+    # (Gaussian Fourier features of score-based diffusion models): warn, not fail
+    body = """
+    class FourierFeatures(nn.Module):
+        def __init__(self, d_in=8, d=16, scale=3.0):
+            super().__init__()
+            self.W = nn.Parameter(torch.randn(d_in, d) * scale, requires_grad=False)
+        def forward(self, x):
+            z = 2 * torch.pi * x @ self.W
+            return torch.cat([z.sin(), z.cos()], -1)
+    def build_model(): return nn.Sequential(FourierFeatures(), nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 4))
+    """
+    e = entry(_target(tmp_path, "fourier", body), CHECK)
+    assert e["status"] == "warn", e["summary"]
+    assert "0.W" in e["summary"] and "fixed random features" in e["summary"]
+    assert e["metrics"]["frozen_random"] == ["0.W"]

@@ -21,7 +21,8 @@ def seq(name):
     return os.path.join(SEQ, name + ".py")
 
 
-@pytest.mark.parametrize("name", ["clean_gru_lm_collate_shift", "clean_hf_internal_shift", "clean_transformer_lm"])
+@pytest.mark.parametrize("name", ["clean_gru_lm_collate_shift", "clean_hf_internal_shift", "clean_transformer_lm",
+                                  "clean_conv_lm_channel_first"])
 def test_next_token_pipelines_pass_at_plus_one(name):
     e = entry(seq(name), CHECK, seed=0)
     assert e["status"] == "pass", e["summary"]
@@ -38,8 +39,9 @@ def test_targets_shifted_twice_fail_at_plus_two():
     assert "shifted 2 steps" in e["summary"]
 
 
-def test_unshifted_targets_fail_at_zero():
-    e = entry(seq("bug_gru_lm_unshifted"), CHECK, seed=0)
+@pytest.mark.parametrize("name", ["bug_gru_lm_unshifted", "bug_conv_lm_unshifted"])
+def test_unshifted_targets_fail_at_zero(name):
+    e = entry(seq(name), CHECK, seed=0)
     assert e["status"] == "fail", e["summary"]
     m = e["metrics"]
     assert m["best_offset"] == 0 and m["match_rate"]["0"] == 1.0 and m["match_rate"]["1"] < 0.2

@@ -35,6 +35,8 @@ PERTURB_STD = 1e-2     # scale of the values put into zero-initialised tensors t
 ZERO_INIT_ROUNDS = 3  # zero-init chains deeper than 3 tensors in a row are not credited (and are rare)
 FINE_TUNE_FRAC = 0.5   # >= half the weights frozen: a fine-tuning / adapter setup, not a slip
 REBUILD_SEED_OFFSET = 1  # the second build for the frozen-random test uses seed + 1
+_TORCH_LAYERS = {n for n in dir(torch.nn) if isinstance(getattr(torch.nn, n), type)
+                 and issubclass(getattr(torch.nn, n), torch.nn.Module)}
 
 
 def _frozen_random(ctx, frozen: List[str]) -> List[str]:
@@ -222,14 +224,24 @@ def grad_flow(ctx) -> Result:
 
     # 4. frozen layers
     metrics["frozen"] = [p.name for p in pr.params if not p.requires_grad]
-    random_frozen = _frozen_random(ctx, metrics["frozen"]) if metrics["frozen"] else []
-    metrics["frozen_random"] = random_frozen
+    random_all = _frozen_random(ctx, metrics["frozen"]) if metrics["frozen"] else []
+    # A frozen random tensor of a torch layer (Embedding, Linear, Conv, RNN weights) is a layer that
+    # never trains; a bare nn.Parameter of a custom module is often a fixed random feature on purpose
+    # (Gaussian Fourier features, random projections): warn for those.
+    owners = {p.name: p.owner_type for p in pr.params}
+    random_frozen = [n for n in random_all if owners.get(n, "") in _TORCH_LAYERS]
+    random_custom = [n for n in random_all if n not in random_frozen]
+    metrics["frozen_random"] = random_all
+    if random_custom:
+        warns.append(f"{len(random_custom)} frozen parameters of custom modules are freshly initialised (their values "
+                     f"change with the seed): {fmt_list(random_custom)}; fine for fixed random features (Fourier "
+                     "features, random projections), else they were meant to be loaded or trained")
     if random_frozen:
         problems.append(f"{len(random_frozen)} frozen tensors (requires_grad=False) are freshly initialised: their "
                         f"values change with the seed of build_model(), so nothing was loaded into them, and they will "
                         f"never train: {fmt_list(random_frozen)} (e.g. nn.Embedding.from_pretrained(torch.randn(...)), "
                         "whose freeze defaults to True; or a freezing loop that matches too much)")
-    else:
+    elif not random_custom:
         warns += _frozen_findings(pr, details)
 
     # 5. per-layer gradient norms

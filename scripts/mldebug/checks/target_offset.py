@@ -19,6 +19,7 @@ sequence autoencoder may legitimately be trained toward its current input (recon
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
@@ -62,6 +63,8 @@ def _seq_view(pred: torch.Tensor, d: int, B: int, L: int) -> Optional[torch.Tens
         return pred.movedim(d, 1)
     if d == 1 and pred.dim() >= 1 and pred.shape[0] == B * L:
         return pred.reshape(B, L, *pred.shape[1:])
+    if d == 1 and pred.dim() == 3 and pred.shape[0] == B and pred.shape[2] == L:
+        return pred.movedim(2, 1)      # channel-first (B, V, L), as F.cross_entropy takes it
     return None
 
 
@@ -73,8 +76,9 @@ def _ids(inputs: Any, B: int, d: int) -> List[Tuple[str, torch.Tensor]]:
     for name, t in T.named_leaves(inputs):
         if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool or t.dim() != 2 or t.shape[0] != B:
             continue
-        low = name.lower()
-        if "label" in low or "target" in low or "mask" in low:
+        key = re.findall(r"\[['\"]?([^\]'\"]*)['\"]?\]$", name)
+        low = (key[0] if key else name).lower()
+        if "label" in low or "target" in low or low.endswith("mask"):
             continue
         if t.numel() == 0 or int(t.max()) <= 1 or int(t.min()) < 0:      # a 0/1 mask, or not ids
             continue
@@ -87,6 +91,8 @@ def _unseq(c: torch.Tensor, pred: torch.Tensor, d: int, B: int, L: int) -> torch
     if pred.dim() > d and pred.shape[0] == B and pred.shape[d] == L:
         rest = pred.movedim(d, 1).shape[2:]
         return c.reshape(B, L, *rest).movedim(1, d).contiguous()
+    if pred.dim() == 3 and pred.shape[0] != B * L and pred.shape[2] == L:
+        return c.reshape(B, L, pred.shape[1]).movedim(1, 2).contiguous()
     return c.reshape(pred.shape)
 
 
