@@ -172,7 +172,7 @@ def _watch(ctx, inputs, targets) -> _Watch:
     return w
 
 
-@check("silent-broadcast", "no operation from prediction to loss broadcasts the batch against itself", order=148)
+@check("silent-broadcast", "no operation from prediction to loss broadcasts the batch against itself", order=96)
 def silent_broadcast(ctx) -> Result:
     B = ctx.batch_size
     w = _watch(ctx, ctx.inputs, ctx.targets)

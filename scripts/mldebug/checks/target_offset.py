@@ -333,7 +333,7 @@ def _regression(ctx, out, pred, seq, d, B, L, declared) -> Result:
                           "target, not a copy of the inputs", metrics, details)
 
 
-@check("target-offset", "sequence targets are the next input, not the current one or two ahead", order=142)
+@check("target-offset", "sequence targets are the next input, not the current one or two ahead", order=92)
 def target_offset(ctx) -> Result:
     declared = ctx.target.causal_dim
     d = declared if declared is not None else 1
