@@ -341,6 +341,11 @@ class Context:
     def batch_size(self) -> int:
         return T.batch_size(self.inputs) or 1
 
+    @property
+    def in_place(self) -> bool:
+        """True when fresh_model() hands out the pristine model itself (copies.py): one model at a time."""
+        return self._in_place is not None
+
     def fresh_model(self) -> nn.Module:
         """A model the check may change: a deep copy of the pristine model, or, where copies.choose
         said a copy is not independent or not possible, the pristine model itself with its state put

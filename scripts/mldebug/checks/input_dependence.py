@@ -154,6 +154,9 @@ def _attempt(ctx, baseline, lr: float, cap: int) -> Dict[str, Any]:
        options=[Option("--dependence-steps", int, DEFAULT_STEPS,
                        "step cap for the real-input and the zero-input training runs")])
 def input_dependence(ctx) -> Result:
+    if getattr(ctx, "in_place", False):
+        raise Skip("the model is checked in place (copies.py: its deep copy is not independent, or it cannot be "
+                   "copied), and input-dependence trains two models side by side")
     cap = max(MIN_STEPS, int(ctx.option("dependence_steps", DEFAULT_STEPS)))
     # the input-independent batch: zeros first, the first example repeated if zeros break the model
     probe_model = ctx.fresh_model()
