@@ -43,6 +43,12 @@ def disable_dropout(model: nn.Module) -> int:
     return n
 
 
+def has_dropout(model: nn.Module) -> bool:
+    """Whether disable_dropout() would change anything (a dropout module with p > 0)."""
+    return any((isinstance(m, DROPOUT_TYPES) and m.p > 0) or (isinstance(m, nn.MultiheadAttention) and m.dropout > 0)
+               for m in model.modules())
+
+
 def default_forward(model: nn.Module, inputs: Any) -> Any:
     if isinstance(inputs, Mapping):
         return model(**inputs)
@@ -122,6 +128,21 @@ class Context:
         self._deadline: Optional[float] = None
         self._last_progress = 0.0
         self._in_place: Optional[copies.State] = None   # set when checks must use the pristine model itself
+        # Shared work: checks reuse one copy's forward + backward at init (checks/_probe.py) and
+        # update-ratio's first training steps (reproducibility) instead of redoing them. Off: every
+        # check builds its own copy; always off when checks use the pristine model in place.
+        self._share_models = True
+        self.copies_made = 0    # fresh_model() calls, for the sharing test and the bench
+
+    @property
+    def share_models(self) -> bool:
+        """Whether checks may keep a model between them (the probe's copy, the eval-mode copy): not
+        when fresh_model() hands out the pristine model itself, which holds one at a time."""
+        return self._share_models and self._in_place is None
+
+    @share_models.setter
+    def share_models(self, on: bool) -> None:
+        self._share_models = bool(on)
 
     # ------------------------------------------------------------------ time budget
     def start_check(self, check_id: Optional[str]) -> None:
@@ -349,7 +370,10 @@ class Context:
     def fresh_model(self) -> nn.Module:
         """A model the check may change: a deep copy of the pristine model, or, where copies.choose
         said a copy is not independent or not possible, the pristine model itself with its state put
-        back (and put back again when the check ends). Hold one at a time in that case."""
+        back (and put back again when the check ends). Hold one at a time in that case.
+
+        Every copy a check makes comes from here (one place to change how copies are made)."""
+        self.copies_made += 1
         if self._in_place is not None:
             return self._in_place.restore(grads=False)
         try:

@@ -43,8 +43,21 @@ def loss_backward(ctx, model: nn.Module, inputs: Any, targets: Any, trace: bool 
     if not loss.requires_grad:
         raise GraphCut("the loss does not require grad: the graph from the parameters to the loss is cut "
                        "(detach(), .data, .item(), torch.no_grad or requires_grad=False)")
-    loss.backward()
+    ctx.call("loss.backward()", loss.backward)   # seeded, as the shared probe's backward (checks/_probe.py)
     return loss, tr
+
+
+# The first optimizer steps from init, as update-ratio takes them, recorded so reproducibility
+# can compare its own run with this one instead of training twice (ctx._cache[RUN_RECORD]).
+RUN_RECORD = "train_run"
+RECORD_STEPS = 2   # reproducibility's TRAIN_STEPS
+
+
+def record_run(ctx, model: nn.Module, losses: List[float]) -> None:
+    """Record a run at the forward after its RECORD_STEPS-th update: the losses so far (that
+    forward's included) and the full state (weights after the updates, buffers after the forwards)."""
+    ctx._cache[RUN_RECORD] = {"steps": RECORD_STEPS, "losses": list(losses[:RECORD_STEPS + 1]),
+                              "state": [(k, v.detach().clone()) for k, v in model.state_dict().items()]}
 
 
 def train(ctx, model: nn.Module, optimizer, inputs: Any, targets: Any, max_steps: int,

@@ -1,5 +1,5 @@
-"""One instrumented forward + backward on a fresh model, shared by grad-flow, nan-source
-and activations through `ctx.cached("probe", ...)`.
+"""One instrumented forward + backward on a fresh model, shared by grad-flow, nan-source,
+activations, init-symmetry and update-ratio through `ctx.cached("probe", ...)`.
 
 The model runs in train mode, as training runs it (dropout on). Forward pre/post hooks on
 every module keep a module stack and the order modules first ran in; a TorchFunctionMode
@@ -7,6 +7,11 @@ sees every torch call made inside forward and, for activation functions only (ta
 sigmoid, relu, gelu, ...; module or functional form), records statistics of the input and
 output attributed to the innermost module. After the loss, one backward; the probe keeps
 what the checks need (per-parameter gradient facts, activation records), not the graph.
+
+The copy it ran on, with its gradients, stays in the context (`grad_model(ctx)`) for checks
+that only read those gradients (init-symmetry); the first check that trains from init
+(update-ratio) takes it with `take_grad_model(ctx)` and starts from step 0's gradients
+instead of repeating that forward and backward. Nothing else may change it.
 """
 from __future__ import annotations
 
@@ -346,15 +351,46 @@ def run_probe(ctx, keep_samples: bool = False) -> Probe:
             backward_error = str(e).splitlines()[0][:300]
     t2 = time.perf_counter()
     params = param_infos(model, set(stack.order))
-    return Probe(loss=float(loss.detach().float()), loss_requires_grad=loss.requires_grad,
-                 outputs_finite=not bad_out, nonfinite_outputs=bad_out, params=params, acts=mode.records,
-                 module_order=stack.order, module_types={n: type(m).__name__ for n, m in modules.items()},
-                 forward_s=t1 - t0, backward_s=t2 - t1, backward_error=backward_error)
+    pr = Probe(loss=float(loss.detach().float()), loss_requires_grad=loss.requires_grad,
+               outputs_finite=not bad_out, nonfinite_outputs=bad_out, params=params, acts=mode.records,
+               module_order=stack.order, module_types={n: type(m).__name__ for n, m in modules.items()},
+               forward_s=t1 - t0, backward_s=t2 - t1, backward_error=backward_error)
+    if loss.requires_grad and backward_error is None and getattr(ctx, "share_models", False):
+        ctx._cache[GRAD_MODEL] = model   # step 0 of training, for grad_model() / take_grad_model()
+        ctx._cache[GRAD_LOSS] = loss     # its graph's structure (saved tensors freed by backward)
+    return pr
+
+
+GRAD_MODEL = "probe_model"
+GRAD_LOSS = "probe_loss"
 
 
 def probe(ctx) -> Probe:
     """The shared probe (histogram samples kept only when plots will be written)."""
     return ctx.cached("probe", lambda: run_probe(ctx, keep_samples=bool(getattr(ctx, "out_dir", None))))
+
+
+def grad_model(ctx) -> Optional[nn.Module]:
+    """The probe's copy after its one forward + backward (train mode, dropout as built, the
+    user's loss), with `.grad` set on every parameter the loss reaches; None when the probe
+    kept none (backward failed or raised, sharing off, or update-ratio already trained it).
+    Read only: never step, zero or perturb it."""
+    probe(ctx)
+    return ctx._cache.get(GRAD_MODEL)
+
+
+def take_grad_model(ctx) -> tuple:
+    """(probe, model): like grad_model(), but the caller owns the copy from now on (to train
+    it) and no later check can read it; model is None when there is none to take."""
+    pr = probe(ctx)
+    ctx._cache.pop(GRAD_LOSS, None)
+    return pr, ctx._cache.pop(GRAD_MODEL, None)
+
+
+def grad_model_loss(ctx) -> Optional[torch.Tensor]:
+    """The loss grad_model()'s gradients came from (after its backward: the graph's nodes, which
+    say how each parameter was read, without their saved tensors); None with no grad_model()."""
+    return ctx._cache.get(GRAD_LOSS) if ctx._cache.get(GRAD_MODEL) is not None else None
 
 
 def fmt_list(names: List[str], k: int = 4) -> str:

@@ -23,9 +23,10 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 import torch.nn as nn
 
-from ..context import disable_dropout
+from ..context import disable_dropout, has_dropout
 from ..registry import Result, Skip, check
 from ..training import GraphCut, loss_backward
+from ._probe import grad_model, grad_model_loss
 
 # Tolerances (refs/diagnostics.md#init-symmetry; ../evidence/cs231n-setup.md "Pitfall: all zero
 # initialization": equal weights give equal gradients and equal updates).
@@ -163,22 +164,33 @@ def _probe_step(model: nn.Module) -> None:
                     p.sub_(PROBE_STEP * p.grad / m)
 
 
-@check("init-symmetry", "weights whose units start identical and stay identical", order=10)
-def init_symmetry(ctx) -> Result:
+def _own_copy(ctx) -> Tuple[nn.Module, set]:
+    """A fresh copy in train mode with dropout off, its gradients at init, and its lookup tables."""
     model = ctx.fresh_model()
     model.train()
     disable_dropout(model)
+    return model, _grads(ctx, model)
+
+
+@check("init-symmetry", "weights whose units start identical and stay identical", order=10)
+def init_symmetry(ctx) -> Result:
+    # The shared probe's copy already has the gradients at init (train mode, the user's loss);
+    # they are ours too when there is no dropout to turn off. Read only: suspects get their own copy.
+    model, loss = grad_model(ctx), grad_model_loss(ctx)
+    if model is not None and loss is not None and not has_dropout(model):
+        tables = _lookup_tables(loss)
+    else:
+        try:
+            model, tables = _own_copy(ctx)
+        except GraphCut as e:
+            return Result("error", f"can't measure gradients: {e}")
     named = [(n, p) for n, p in model.named_parameters()]
     owners = {}
     for mname, mod in model.named_modules():
         for pname, _ in mod.named_parameters(recurse=False):
             owners[f"{mname}.{pname}" if mname else pname] = mod
-    init_rows = {n: _rows(n, p, owners.get(n)).clone() for n, p in named if p.dim() >= 2}
+    init_rows = {n: _rows(n, p, owners.get(n)) for n, p in named if p.dim() >= 2}  # this copy is never stepped
     gen = torch.Generator().manual_seed(0)
-    try:
-        tables = _grads(ctx, model)
-    except GraphCut as e:
-        return Result("error", f"can't measure gradients: {e}")
     first = _scan(named, owners, gen, init_rows, tables)
     nonfinite = [n for n, p in named if p.grad is not None and not bool(torch.isfinite(p.grad).all())]
     if not first and nonfinite:
@@ -188,9 +200,11 @@ def init_symmetry(ctx) -> Result:
                 if (i["grad_tied_rows"] >= 2) or (i["all_zero"] and i["grad_zero"])]
     second: Dict[str, Dict[str, Any]] = {}
     if suspects:
+        model, _ = _own_copy(ctx)   # never step the shared copy
         _probe_step(model)
-        _grads(ctx, model)
-        second = _scan([(n, p) for n, p in named if n in suspects], owners, gen, init_rows, tables)
+        tables = _grads(ctx, model)   # ids of this copy's parameters
+        second = _scan([(n, p) for n, p in model.named_parameters() if n in suspects], owners, gen, init_rows,
+                       tables)
     metrics: Dict[str, Any] = {"weights_checked": len(judged), "per_tensor": {}}
     fails: List[str] = []
     warns: List[str] = []

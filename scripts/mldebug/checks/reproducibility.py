@@ -25,9 +25,9 @@ import torch
 from .. import tensors as T
 from ..registry import Result, check
 from ..target import Target, describe_exception
-from ..training import GraphCut, loss_backward
+from ..training import RECORD_STEPS, RUN_RECORD, GraphCut, loss_backward
 
-TRAIN_STEPS = 2        # optimizer steps taken twice (the lead's spec: 1-2 steps catch training nondeterminism)
+TRAIN_STEPS = RECORD_STEPS  # 2 optimizer steps taken twice (the lead's spec: 1-2 steps catch training nondeterminism)
 TINY_REL = 1e-4        # a relative difference below this is float-order noise (nondeterministic kernels,
                        # evidence/pytorch-docs.md "Reproducibility"): warn, not fail. Unseeded draws differ by O(1).
 IMPORT_ENTROPY = (101, 202)  # stand-ins for the OS entropy each new process seeds random/numpy with
@@ -111,21 +111,27 @@ def _named_batch(batch) -> List[Tuple[str, Any]]:
 
 
 def _train_twice(ctx, entropies=(None, None)) -> Tuple[List[List[float]], Optional[Tuple[str, str, float]],
-                                                       Optional[str]]:
-    """Two identical short trainings from the same copy and batch: losses and the first param difference.
+                                                       Optional[str], bool]:
+    """Two identical short trainings from the same copy and batch: losses, the first param difference,
+    why training could not be compared (or None), and whether the first run was update-ratio's.
     `entropies`: per run, Python's and NumPy's seed for every call into the target (None: the seed)."""
     runs, finals = [], []
-    for entropy in entropies:
+    rec = ctx._cache.get(RUN_RECORD) if getattr(ctx, "share_models", False) and entropies[0] is None else None
+    shared = rec is not None and rec["steps"] == TRAIN_STEPS and len(rec["losses"]) == TRAIN_STEPS + 1
+    if shared:  # update-ratio took these same steps from the same init: one run is already done
+        runs.append(list(rec["losses"]))
+        finals.append(list(rec["state"]))
+    for entropy in entropies[len(runs):]:
         ctx.py_entropy = entropy
         try:
             losses, final, cut = _train_once(ctx)
         finally:
             ctx.py_entropy = None
         if cut:
-            return [], None, cut
+            return [], None, cut, shared
         runs.append(losses)
         finals.append(final)
-    return runs, _diff(finals[0], finals[1]), None
+    return runs, _diff(finals[0], finals[1]), None, shared
 
 
 def _train_once(ctx):
@@ -136,9 +142,13 @@ def _train_once(ctx):
     sched = ctx.make_scheduler(opt)
     losses = []
     try:
-        for _ in range(TRAIN_STEPS):
+        for step in range(TRAIN_STEPS):
             opt.zero_grad(set_to_none=True)
-            loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
+            ctx.seed_offset = step   # each step draws anew, as in update-ratio (whose run may be the first)
+            try:
+                loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
+            finally:
+                ctx.seed_offset = 0
             losses.append(float(loss.detach().float()))
             opt.step()
             if sched is not None:
@@ -146,8 +156,12 @@ def _train_once(ctx):
     except GraphCut as e:
         return [], None, str(e)
     # one more forward after the last update, so a difference in the last step shows in a loss too
-    with torch.no_grad():
+    # (grad mode on and the next step's seed, as update-ratio's next step, which a shared run recorded)
+    ctx.seed_offset = TRAIN_STEPS
+    try:
         losses.append(float(ctx.loss(ctx.forward(model, ctx.inputs), ctx.targets).detach().float()))
+    finally:
+        ctx.seed_offset = 0
     return losses, _named_state(model), None
 
 
@@ -223,10 +237,14 @@ def reproducibility(ctx) -> Result:
                                  "without a seed, or a shuffle seeded from the clock)", d[2]))
     del builds, m1, m2, b1, b2
 
-    # forward + loss twice on identical copies and the same batch: randomness inside forward/loss_fn
+    # forward + loss twice on identical copies and the same batch, no grad: randomness inside
+    # forward/loss_fn. The preflight already ran one such forward when the model is built in train mode.
+    init = []
+    pre = ctx._cache.get("preflight_loss") if getattr(ctx, "share_models", False) else None
+    if pre is not None and all(m.training for m in ctx.pristine.modules()):
+        init.append(pre)
     with torch.no_grad():
-        init = []
-        for _ in range(2):
+        while len(init) < 2:
             model = ctx.fresh_model()
             model.train()
             init.append(float(ctx.loss(ctx.forward(model, ctx.inputs), ctx.targets).detach().float()))
@@ -237,11 +255,14 @@ def reproducibility(ctx) -> Result:
                                     "(randomness in forward or loss_fn that the global seeds don't govern, or a "
                                     "nondeterministic kernel)", ld[1]))
 
-    runs, pd, cut = _train_twice(ctx)
+    runs, pd, cut, shared = _train_twice(ctx)
     if cut:
         details.append(f"training not compared: {cut}")
     else:
         metrics["train_losses"] = runs
+        if shared:
+            details.append(f"the first training run is update-ratio's first {TRAIN_STEPS} steps (same copy, "
+                           "optimizer, scheduler and seeds); the second ran here")
         ld = _loss_diff(runs[0], runs[1])
         if ld is not None or pd is not None:
             where = f"loss after step {ld[0]}: {runs[0][ld[0]]:.8g} vs {runs[1][ld[0]]:.8g}" if ld else \
@@ -252,7 +273,7 @@ def reproducibility(ctx) -> Result:
                                          "unseeded randomness in the training step", rel))
         elif not in_process_only(how):
             # the same two trainings as two processes that seed only torch would run them
-            runs2, pd2, cut2 = _train_twice(ctx, IMPORT_ENTROPY)
+            runs2, pd2, cut2, _ = _train_twice(ctx, IMPORT_ENTROPY)
             ld2 = _loss_diff(runs2[0], runs2[1]) if runs2 else None
             if not cut2 and (ld2 is not None or pd2 is not None):
                 where = f"loss after step {ld2[0]}: {runs2[0][ld2[0]]:.8g} vs {runs2[1][ld2[0]]:.8g}" if ld2 else \

@@ -16,9 +16,17 @@ from typing import Any, Dict, List
 import torch
 
 from ..registry import Option, Plot, Result, check
-from ..training import GraphCut, describe_optimizer, loss_backward
+from ..training import RECORD_STEPS, GraphCut, describe_optimizer, loss_backward, record_run
+from ._probe import take_grad_model
 
-DEFAULT_STEPS = 5   # Adam's per-step size settles within a few steps; 5 keeps the doctor near 20-30 training steps in all
+DEFAULT_STEPS = 5   # at most: Adam's per-step size settles within a few steps
+# Early stop: after SETTLED_MIN_STEPS steps, once every tensor the optimizer holds has moved and
+# no weight matrix's log10 ratio changed by more than SETTLED_TOL since the step before, more
+# steps would repeat the same values (ours: Adam/AdamW on the bench models and the zoo settle by
+# step 3; SGD with momentum grows its step ~0.3 decades a step and runs all DEFAULT_STEPS).
+# At least 3, so the run covers the 2 updates reproducibility compares against (training.RECORD_STEPS).
+SETTLED_MIN_STEPS = 3
+SETTLED_TOL = 0.1    # decades (a 26% change of the ratio): well inside the warn band's 1-decade steps
 # Bands on the median log10 ratio over weight matrices (refs/diagnostics.md#update-ratio;
 # evidence/karpathy-makemore-part3.md: ~-3 healthy; evidence/cs231n-babysitting.md: ~1e-3).
 # Adam's first steps move every weight by ~lr, so lr/std(theta) sets the ratio early on:
@@ -77,11 +85,26 @@ def _holds_all_from_a_list(ctx, named) -> bool:
     return all(id(p) in held for _, p in named if p.requires_grad)
 
 
+def _settled(ratios: Dict[str, List[float]]) -> bool:
+    """Every weight matrix's last two log10 ratios within SETTLED_TOL (and at least one measured)."""
+    pairs = [v[-2:] for v in ratios.values() if len(v) >= 2]
+    return bool(pairs) and all(abs(b - a) <= SETTLED_TOL for a, b in pairs) \
+        and all(len(v) >= 2 for v in ratios.values() if v)
+
+
 @check("update-ratio", "per-layer update-to-data ratio over a few real steps", order=70,
-       options=[Option("--ratio-steps", int, DEFAULT_STEPS, "optimizer steps to measure the update ratio over")])
+       options=[Option("--ratio-steps", int, DEFAULT_STEPS, "optimizer steps to measure the update ratio over "
+                       "(given: exactly that many; not given: at most the default, fewer once the ratio has settled)")])
 def update_ratio(ctx) -> Result:
-    steps = max(1, int(ctx.option("ratio_steps", DEFAULT_STEPS)))
-    model = ctx.fresh_model()
+    asked = ctx.option("ratio_steps")
+    steps = max(1, int(asked if asked is not None else DEFAULT_STEPS))
+    may_settle = asked is None   # --ratio-steps N asks for N steps: no early stop
+    # the shared probe has done step 0's forward + backward on its copy (train mode, the user's
+    # loss, seeded as here): train that copy on instead of repeating them
+    pr, model = take_grad_model(ctx)
+    warm = model is not None
+    if model is None:
+        model = ctx.fresh_model()
     model.train()
     named = list(model.named_parameters())
     opt = ctx.make_optimizer([p for _, p in named])
@@ -103,22 +126,30 @@ def update_ratio(ctx) -> Result:
     flat_steps: Dict[str, List[float]] = {n: [] for n in flat_init}
     lrs, losses, wd_findings = [], [], []
     nonfinite = None
-    budget_hit = False
+    budget_hit = settled = False
     for step in range(steps):
         if step > 0 and ctx.over_budget():  # judge the steps taken so far
             budget_hit = True
             break
-        opt.zero_grad(set_to_none=True)
-        # each step draws its own randomness (dropout masks, blocks skipped by stochastic depth), as
-        # successive training steps do; with one seed for all, a block skipped once is skipped always
-        ctx.seed_offset = step
-        try:
-            loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
-        except GraphCut as e:
-            return Result("fail", f"no update can happen: {e}", {"steps": 0})
-        finally:
-            ctx.seed_offset = 0
-        losses.append(float(loss.detach().float()))
+        if may_settle and step >= SETTLED_MIN_STEPS and all(moved.values()) and _settled(ratios):
+            settled = True
+            break
+        if step == 0 and warm:
+            losses.append(pr.loss)   # the probe's step 0: seeded with the seed itself, as step 0 is here
+        else:
+            opt.zero_grad(set_to_none=True)
+            # each step draws its own randomness (dropout masks, blocks skipped by stochastic depth), as
+            # successive training steps do; with one seed for all, a block skipped once is skipped always
+            ctx.seed_offset = step
+            try:
+                loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
+            except GraphCut as e:
+                return Result("fail", f"no update can happen: {e}", {"steps": 0})
+            finally:
+                ctx.seed_offset = 0
+            losses.append(float(loss.detach().float()))
+        if step == RECORD_STEPS and getattr(ctx, "share_models", False) and math.isfinite(losses[-1]):
+            record_run(ctx, model, losses)
         if not math.isfinite(losses[-1]):
             nonfinite = f"loss became {losses[-1]} at step {step}"
             break
@@ -172,6 +203,8 @@ def update_ratio(ctx) -> Result:
         "flat_at_init": {n: max(v) for n, v in flat_steps.items() if v},
         "gated_at_init": gated_ratios,
     }
+    if settled:
+        metrics["stopped"] = "settled"
     if budget_hit:
         metrics["stopped"] = "budget"
         problems_note = f" (time budget: {len(losses)} of {steps} steps)"
