@@ -131,6 +131,29 @@ def tapped_forward(ctx, model: nn.Module, inputs: Any, batch: int):
     return out, taps + emb.taps, notes
 
 
+SHARED_EVAL = "tapped_eval"
+
+
+def shared_tapped_forward(ctx, batch: int):
+    """(model, outputs, taps, notes): one fresh copy in eval mode and its tapped_forward on the
+    batch, made once and shared by the dependency checks (batch-independence, then causality),
+    which only take gradients from it (torch.autograd.grad, graph retained). Read only: a check
+    that must change the model (jitter_zero_weights) takes its own copy. release_tapped_forward()
+    frees it (and its graph) when the last reader is done."""
+    def run():
+        model = ctx.fresh_model()
+        model.eval()
+        out, taps, notes = tapped_forward(ctx, model, ctx.inputs, batch)
+        return model, out, taps, notes
+    if not getattr(ctx, "share_models", False):
+        return run()
+    return ctx.cached(SHARED_EVAL, run)
+
+
+def release_tapped_forward(ctx) -> None:
+    ctx._cache.pop(SHARED_EVAL, None)
+
+
 def grads(loss: torch.Tensor, taps: List[Tap]) -> List[Optional[torch.Tensor]]:
     return list(torch.autograd.grad(loss, [t.leaf for t in taps], retain_graph=True, allow_unused=True))
 

@@ -17,8 +17,8 @@ import torch
 from .. import tensors as T
 from ..context import prediction_of
 from ..registry import Result, Skip, check
-from ._inputgrad import (fmt, grads, has_batchnorm, jitter_zero_weights, other_values, tapped_forward,
-                         user_forward)
+from ._inputgrad import (fmt, grads, has_batchnorm, jitter_zero_weights, other_values, release_tapped_forward,
+                         shared_tapped_forward, tapped_forward, user_forward)
 
 # Leak size = (gradient mass on all other rows) / (gradient mass on row i); the total, not
 # the largest row, so a leak spread thinly over a big batch still adds up.
@@ -70,9 +70,19 @@ def _leak_of(mass: torch.Tensor, own_index: Optional[int]) -> Tuple[float, List[
     return size, rows, [float(rel[j]) for j in rows]
 
 
-def _gradient_probe(ctx, model, B: int):
-    """Backprop probes. Returns a dict of findings, or None when no gradient path exists."""
-    out, taps, notes = tapped_forward(ctx, model, ctx.inputs, B)
+def _gradient_probe(ctx, B: int, model=None):
+    """Backprop probes, on the shared eval-mode copy (or on `model`). Returns a dict of findings
+    ("model": the copy used; "no_path" when no gradient path exists)."""
+    if model is None:
+        model, out, taps, notes = shared_tapped_forward(ctx, B)
+    else:
+        out, taps, notes = tapped_forward(ctx, model, ctx.inputs, B)
+    found = _probe_rows_of(out, taps, notes, B)
+    found["model"] = model
+    return found
+
+
+def _probe_rows_of(out, taps, notes, B: int):
     pred = prediction_of(out)
     if pred is None or not isinstance(pred, torch.Tensor) or pred.dim() == 0:
         raise Skip("the model output holds no tensor with a batch dimension to test")
@@ -145,15 +155,21 @@ def batch_independence(ctx) -> Result:
     B = ctx.batch_size
     if B < 2:
         raise Skip("the batch holds one example: nothing to mix; return a batch of 2 or more")
-    model = ctx.fresh_model()
-    model.eval()
+    try:
+        found = _gradient_probe(ctx, B)
+    finally:
+        if ctx.target.causal_dim is None:   # causality won't run: nobody else reads the shared forward
+            release_tapped_forward(ctx)
+    model = found["model"]
     bn = has_batchnorm(model)
-    found = _gradient_probe(ctx, model, B)
     jittered: List[str] = []
     if "no_path" not in found and not found["reached"]:
-        jittered = jitter_zero_weights(model)  # zero-initialised layers block every gradient
+        own = ctx.fresh_model()   # the shared copy is read only
+        own.eval()
+        jittered = jitter_zero_weights(own)  # zero-initialised layers block every gradient
         if jittered:
-            found = _gradient_probe(ctx, model, B)
+            model = own
+            found = _gradient_probe(ctx, B, model)
     if "no_path" in found:
         why = found["no_path"]
         found = _forward_probe(ctx, model, found["pred"].detach(), B)

@@ -18,7 +18,8 @@ import torch
 from .. import tensors as T
 from ..context import prediction_of
 from ..registry import Result, Skip, check
-from ._inputgrad import fmt, grads, jitter_zero_weights, other_values, tapped_forward, user_forward
+from ._inputgrad import (fmt, grads, jitter_zero_weights, other_values, release_tapped_forward, shared_tapped_forward,
+                         tapped_forward, user_forward)
 
 # Leak = gradient mass at positions >= s / gradient mass at position s-1. A correct mask
 # (masked_fill -inf, left padding, unidirectional RNN) gives exactly 0; any open path to the
@@ -61,8 +62,18 @@ def _position_mass(taps, gs, d: int, L: int) -> Optional[torch.Tensor]:
     return total
 
 
-def _gradient_probe(ctx, model, d: int, B: int, L: int):
-    out, taps, notes = tapped_forward(ctx, model, ctx.inputs, B)
+def _gradient_probe(ctx, d: int, B: int, L: int, model=None):
+    """Backprop probes on the shared eval-mode copy (the one batch-independence used), or on `model`."""
+    if model is None:
+        model, out, taps, notes = shared_tapped_forward(ctx, B)
+    else:
+        out, taps, notes = tapped_forward(ctx, model, ctx.inputs, B)
+    found = _probe_bounds_of(out, taps, list(notes), d, B, L)
+    found["model"] = model
+    return found
+
+
+def _probe_bounds_of(out, taps, notes, d: int, B: int, L: int):
     pred = prediction_of(out)
     if not isinstance(pred, torch.Tensor) or pred.dim() == 0:
         raise Skip("the model output holds no tensor with a sequence axis to test")
@@ -169,14 +180,19 @@ def causality(ctx) -> Result:
         raise Skip(f"no input tensor has an axis {d} (CAUSAL_DIM) to test")
     if L < 2:
         raise Skip(f"the sequences are {L} long along axis {d}: nothing after position 0 to leak")
-    model = ctx.fresh_model()
-    model.eval()
-    found = _gradient_probe(ctx, model, d, B, L)
+    try:
+        found = _gradient_probe(ctx, d, B, L)
+    finally:
+        release_tapped_forward(ctx)   # the last reader of the shared forward
+    model = found["model"]
     jittered: List[str] = []
     if "no_path" not in found and not found["reached"]:
-        jittered = jitter_zero_weights(model)
+        own = ctx.fresh_model()   # the shared copy is read only
+        own.eval()
+        jittered = jitter_zero_weights(own)
         if jittered:
-            found = _gradient_probe(ctx, model, d, B, L)
+            model = own
+            found = _gradient_probe(ctx, d, B, L, model)
     if "no_path" in found:
         why, note = found["no_path"], found["note"]
         found = _forward_probe(ctx, model, found["pred"], d, B, L)
