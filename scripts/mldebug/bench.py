@@ -192,16 +192,22 @@ def check_time(target, spec, repeats: int) -> Dict[str, Any]:
     return {"seconds": statistics.median(times), "status": status}
 
 
-def doctor_time(target, specs, repeats: int) -> float:
-    """Median seconds of a whole doctor run over `specs` on one Context (shared caches)."""
-    def once():
+def doctor_time(target, specs, repeats: int) -> Dict[str, Any]:
+    """A whole doctor run over `specs` on one Context (shared caches), `repeats` times: median
+    seconds in all and per check (what each check adds after the ones before it), and how many
+    model copies one run made."""
+    totals, per, copies = [], {s.id: [] for s in specs}, 0
+    for _ in range(repeats):
         ctx = Context(target)
         ctx.preflight()
+        before = ctx.copies_made
         t0 = time.perf_counter()
         for s in specs:
-            run_one(ctx, s)
-        return time.perf_counter() - t0
-    return statistics.median(once() for _ in range(repeats))
+            per[s.id].append(run_one(ctx, s)["seconds"])
+        totals.append(time.perf_counter() - t0)
+        copies = ctx.copies_made - before
+    return {"seconds": statistics.median(totals), "per_check": {k: statistics.median(v) for k, v in per.items()},
+            "copies": copies}
 
 
 def startup_time() -> Dict[str, float]:
@@ -279,21 +285,34 @@ def main(argv: Optional[List[str]] = None) -> int:
             r["steps"] = r["seconds"] / step
             row["checks"][s.id] = r
         cheap = [s for s in specs if not s.expensive]
-        row["doctor_cheap_s"] = doctor_time(tgt, cheap, max(1, repeats // 2))
-        row["doctor_cheap_steps"] = row["doctor_cheap_s"] / step
+        doc = doctor_time(tgt, cheap, repeats)
+        step = statistics.median([step, train_step_time(tgt, repeats)])  # before and after: load drifts
+        row["train_step_s"] = step
+        for r in row["checks"].values():
+            r["steps"] = r["seconds"] / step
+        row["doctor_cheap_s"] = doc["seconds"]
+        row["doctor_cheap_steps"] = doc["seconds"] / step
+        row["doctor_per_check_steps"] = {k: v / step for k, v in doc["per_check"].items()}
+        row["doctor_copies"] = doc["copies"]
         results["targets"][tgt.name] = row
     if not args.smoke and not args.no_scaling:
-        grid = ([dict(batch=b) for b in (8, 32)] + [dict(seq=s) for s in (32, 256)] + [dict(width=w) for w in (128, 256)]) \
+        small = [dict(batch=8, seq=64)]   # the small causal LM of issue 14, where fixed costs show most
+        grid = (small + [dict(batch=b) for b in (8, 32)] + [dict(seq=s) for s in (32, 256)] +
+                [dict(width=w) for w in (128, 256)]) \
             if args.quick else \
-            ([dict(batch=b) for b in (8, 32, 128)] + [dict(seq=s) for s in (32, 128, 512)] +
+            (small + [dict(batch=b) for b in (8, 32, 128)] + [dict(seq=s) for s in (32, 128, 512)] +
              [dict(width=w) for w in (128, 256, 512)])
         scal_specs = [s for s in specs if not s.expensive]
         for kw in grid:
             tgt = reference("gpt", **kw)
             log(f"[bench] scaling {tgt.name} ...")
             step = train_step_time(tgt, repeats)
-            ratios = {s.id: check_time(tgt, s, repeats)["seconds"] / step for s in scal_specs}
-            results["scaling"].append({"target": tgt.name, "vary": kw, "train_step_s": step, "ratios": ratios})
+            secs = {s.id: check_time(tgt, s, repeats)["seconds"] for s in scal_specs}
+            doc = doctor_time(tgt, scal_specs, max(1, repeats // 2))
+            step = statistics.median([step, train_step_time(tgt, repeats)])
+            ratios = {k: v / step for k, v in secs.items()}
+            results["scaling"].append({"target": tgt.name, "vary": kw, "train_step_s": step, "ratios": ratios,
+                                       "doctor_steps": doc["seconds"] / step})
     if not args.smoke:
         log("[bench] start-up ...")
         results["startup"] = startup_time()
@@ -328,7 +347,21 @@ def render(results: Dict[str, Any]) -> str:
     out.append("| doctor without expensive checks | " + " | ".join(
         f"{results['targets'][n]['doctor_cheap_steps']:.1f}" for n in names) + " |")
     out.append("")
-    out.append("Cells: cost in training steps of the same model (status of the check).")
+    out.append("Cells: cost in training steps of the same model (status of the check), each check alone on a "
+               "fresh context.")
+    if names and "doctor_per_check_steps" in results["targets"][names[0]]:
+        out += ["", "Inside one doctor run without the expensive checks (work shared between checks; what each "
+                    "check adds after the ones before it):", ""]
+        out.append("| check | " + " | ".join(names) + " |")
+        out.append("|---|" + "---:|" * len(names))
+        dids = list(results["targets"][names[0]]["doctor_per_check_steps"])
+        for cid in dids:
+            out.append(f"| {cid} | " + " | ".join(
+                f"{results['targets'][n]['doctor_per_check_steps'].get(cid, float('nan')):.1f}" for n in names) + " |")
+        out.append("| in all | " + " | ".join(f"{results['targets'][n]['doctor_cheap_steps']:.1f}" for n in names)
+                   + " |")
+        out.append("| model copies made | " + " | ".join(str(results["targets"][n]["doctor_copies"]) for n in names)
+                   + " |")
     if results["scaling"]:
         out += ["", "Scaling (transformer LM; cost in training steps at each size):", ""]
         sc = results["scaling"]
@@ -338,6 +371,9 @@ def render(results: Dict[str, Any]) -> str:
         out.append("| one training step | " + " | ".join(f"{r['train_step_s'] * 1000:.0f} ms" for r in sc) + " |")
         for cid in sids:
             out.append(f"| {cid} | " + " | ".join(f"{r['ratios'][cid]:.1f}" for r in sc) + " |")
+        if all("doctor_steps" in r for r in sc):
+            out.append("| doctor without expensive checks (one run) | "
+                       + " | ".join(f"{r['doctor_steps']:.1f}" for r in sc) + " |")
     if "startup" in results:
         s = results["startup"]
         out += ["", f"start-up: import torch {s['import_torch_s']:.2f}s; doctor with one cheap check "
