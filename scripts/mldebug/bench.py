@@ -200,12 +200,12 @@ def doctor_time(target, specs, repeats: int) -> Dict[str, Any]:
     for _ in range(repeats):
         ctx = Context(target)
         ctx.preflight()
-        before = ctx.copies_made
+        before = getattr(ctx, "copies_made", 0)
         t0 = time.perf_counter()
         for s in specs:
             per[s.id].append(run_one(ctx, s)["seconds"])
         totals.append(time.perf_counter() - t0)
-        copies = ctx.copies_made - before
+        copies = getattr(ctx, "copies_made", 0) - before
     return {"seconds": statistics.median(totals), "per_check": {k: statistics.median(v) for k, v in per.items()},
             "copies": copies}
 

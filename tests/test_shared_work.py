@@ -1,0 +1,110 @@
+"""The doctor's quick checks share work: one copy's forward + backward at init, one eval-mode
+tapped forward for the dependency checks, update-ratio's first steps for reproducibility.
+
+A regression (a check that makes its own copy, forward or backward again) shows here as a count
+above the budget, and the shared path must give the same verdicts as each check on its own.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mldebug import registry
+from mldebug.api import target_from_objects
+from mldebug.bench import GPT, _lm_loss, _tokens
+from mldebug.context import Context, default_forward
+from mldebug.runner import run_checks
+
+# One doctor run without the expensive checks on a small causal LM, counted after the preflight
+# (which makes 1 copy and 1 forward). Before the sharing (ours: issue 14, tests/test_shared_work.py
+# counted on main at a2b755b): 13 copies, 21 forwards, 11 backward passes from the loss.
+# Now: batch-sanity/init-loss 1 copy + 1 forward (init_eval), init-symmetry..activations 1 + 1 + 1
+# backward (the probe), loss-input 1 + 1, batch-independence + causality 1 + 1, eval-mode 1 + 2,
+# lr-schedule 1 (no forward), update-ratio 0 copies + 2 forwards + 2 backward (it settles after 3
+# steps and takes step 0 from the probe), reproducibility 2 copies + 4 forwards + 2 backward
+# (one no-grad forward, one 2-step run; the other run is update-ratio's).
+MAX_COPIES = 8
+MAX_FORWARDS = 12
+MAX_LOSS_BACKWARDS = 5
+
+
+class _Counter:
+    def __init__(self):
+        self.forwards = 0
+        self.backwards = 0
+
+    def forward(self, model, inputs):
+        self.forwards += 1
+        return default_forward(model, inputs)
+
+    def loss(self, out, y):
+        loss = _lm_loss(out, y)
+        if loss.requires_grad:
+            loss.register_hook(self._count)
+        return loss
+
+    def _count(self, grad):
+        self.backwards += 1
+
+
+def _target(counter):
+    x, y = _tokens(4, 16, 64)
+    return target_from_objects(build_model=lambda: GPT(vocab=64, d=32, layers=2, heads=2, max_len=64),
+                               get_batch=lambda: (x, y), loss_fn=counter.loss, forward=counter.forward,
+                               causal_dim=1, name="tiny-gpt")
+
+
+def _quick():
+    return [s for s in registry.ordered() if s.in_doctor and not s.expensive]
+
+
+def _doctor(share: bool):
+    counter = _Counter()
+    ctx = Context(_target(counter))
+    ctx.preflight()
+    ctx.share_models = share
+    copies0, forwards0, backwards0 = ctx.copies_made, counter.forwards, counter.backwards
+    report = run_checks(ctx, _quick())
+    used = (ctx.copies_made - copies0, counter.forwards - forwards0, counter.backwards - backwards0)
+    return report, used
+
+
+def test_quick_checks_share_copies_forwards_and_backwards():
+    report, (copies, forwards, backwards) = _doctor(share=True)
+    assert report["status"] == "pass", [(c["id"], c["summary"]) for c in report["checks"] if c["status"] != "pass"]
+    assert copies <= MAX_COPIES, f"{copies} model copies in one doctor run (budget {MAX_COPIES})"
+    assert forwards <= MAX_FORWARDS, f"{forwards} forwards in one doctor run (budget {MAX_FORWARDS})"
+    assert backwards <= MAX_LOSS_BACKWARDS, f"{backwards} backward passes from the loss (budget {MAX_LOSS_BACKWARDS})"
+    by_id = {c["id"]: c for c in report["checks"]}
+    assert by_id["update-ratio"]["metrics"]["stopped"] == "settled"
+    assert any("update-ratio's first 2 steps" in d for d in by_id["reproducibility"]["_details"])
+
+
+def test_shared_and_unshared_runs_agree():
+    """Every verdict and the measured numbers are the same with each check making its own copies."""
+    shared, used_shared = _doctor(share=True)
+    alone, used_alone = _doctor(share=False)
+    assert [(c["id"], c["status"]) for c in shared["checks"]] == [(c["id"], c["status"]) for c in alone["checks"]]
+    s = {c["id"]: c["metrics"] for c in shared["checks"]}
+    a = {c["id"]: c["metrics"] for c in alone["checks"]}
+    assert s["update-ratio"]["per_layer"] == a["update-ratio"]["per_layer"]
+    assert s["update-ratio"]["loss"] == a["update-ratio"]["loss"]
+    assert s["reproducibility"]["train_losses"] == a["reproducibility"]["train_losses"]
+    assert s["reproducibility"]["init_loss"] == a["reproducibility"]["init_loss"]
+    for cid in ("batch-independence", "causality"):
+        assert s[cid]["max_leak"] == a[cid]["max_leak"] == 0.0
+    assert s["init-symmetry"]["per_tensor"] == a["init-symmetry"]["per_tensor"]
+    assert s["grad-flow"]["rel_grad_norm"] == a["grad-flow"]["rel_grad_norm"]
+    assert used_shared[0] < used_alone[0] and used_shared[2] < used_alone[2]
+
+
+def test_update_ratio_settles_early_only_by_default():
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 16), torch.randint(0, 4, (32,))
+    t = target_from_objects(build_model=lambda: nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4)),
+                            get_batch=lambda: (x, y), loss_fn=F.cross_entropy)
+    spec = registry.load_all()["update-ratio"]
+    for options, steps in (({}, 3), ({"ratio_steps": 5}, 5)):
+        ctx = Context(t, options=options)
+        ctx.preflight()
+        rep = run_checks(ctx, [spec])["checks"][0]
+        assert rep["status"] == "pass" and rep["metrics"]["steps"] == steps, (options, rep["metrics"])
