@@ -3,7 +3,8 @@
 Two units (rows of a weight matrix: output features, conv out-channels, embedding tokens,
 RNN gate units) that start equal and receive equal gradients get equal updates under
 any elementwise optimizer, so they stay copies forever. On a fresh copy (train mode,
-dropout off, since dropout's random masks are no fix) we run one forward + backward and,
+dropout off, since dropout's random masks are no fix) we run one forward + backward (the
+shared probe's, _probe.py, when there is no dropout to turn off) and,
 for every trainable weight with >= 2 dims:
 
 - group the rows that are exactly equal at init; within each group, find rows whose

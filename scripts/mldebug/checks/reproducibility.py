@@ -8,7 +8,8 @@ so module-level state must start afresh: we execute the target file twice more a
 modules (torch seeded alike, Python's and NumPy's global RNGs seeded differently, as
 separate processes would be) and compare what each builds. A seeded generator that
 advances from call to call (a data stream) restarts in each copy and is not flagged.
-Then forward+loss and two training steps run twice on identical copies and must agree.
+Then forward+loss and two training steps run twice on identical copies and must agree; in a
+doctor run one of each is the preflight's forward and update-ratio's first two steps.
 Karpathy: "fix random seed ... when you run the code twice you will get the same
 outcome" (evidence/karpathy-recipe-2019.md).
 """
