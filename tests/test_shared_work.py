@@ -17,13 +17,14 @@ from mldebug.runner import run_checks
 # One doctor run without the expensive checks on a small causal LM, counted after the preflight
 # (which makes 1 copy and 1 forward). Before the sharing (ours: issue 14, tests/test_shared_work.py
 # counted on main at a2b755b): 13 copies, 21 forwards, 11 backward passes from the loss.
-# Now: batch-sanity/init-loss 1 copy + 1 forward (init_eval), init-symmetry..activations 1 + 1 + 1
-# backward (the probe), loss-input 1 + 1, batch-independence + causality 1 + 1, eval-mode 1 + 2,
-# lr-schedule 1 (no forward), update-ratio 0 copies + 2 forwards + 2 backward (it settles after 3
-# steps and takes step 0 from the probe), reproducibility 2 copies + 4 forwards + 2 backward
-# (one no-grad forward, one 2-step run; the other run is update-ratio's).
-MAX_COPIES = 8
-MAX_FORWARDS = 12
+# Now: batch-sanity/loss-input/init-loss 1 copy + 1 forward (init_eval, with loss-input's recorder
+# on), init-symmetry..activations 1 + 1 + 1 backward (the probe), batch-independence + causality +
+# eval-mode 1 copy + 3 forwards (one tapped forward, eval-mode's two), lr-schedule 1 copy (no
+# forward), update-ratio 0 copies + 2 forwards + 2 backward (it settles after 3 steps and takes
+# step 0 from the probe), reproducibility 2 copies + 4 forwards + 2 backward (one no-grad forward,
+# one 2-step run; the other run is update-ratio's).
+MAX_COPIES = 6
+MAX_FORWARDS = 11
 MAX_LOSS_BACKWARDS = 5
 
 

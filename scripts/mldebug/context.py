@@ -12,6 +12,7 @@ import math
 import sys
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from typing import Any, Callable, Dict, Optional
 
 import torch
@@ -26,6 +27,12 @@ DEFAULT_LR = 3e-4  # CONTRACT.md section 1 default optimizer: Adam(lr=3e-4) (evi
 DEFAULT_BUDGET = 120.0  # seconds per check: zoo checks take < 10 s on 2 idle cores; 10x headroom for a loaded machine
 REDUCED = (torch.float16, torch.bfloat16)
 PROGRESS_EVERY = 2.0   # seconds between progress lines of a long loop (terminal stderr only)
+
+# Recorders a check module adds to init_eval()'s forward + loss, so it needs no forward of its
+# own: name -> factory of a context manager (e.g. a TorchFunctionMode) entered around both;
+# the objects come back in init_eval()["recorders"][name]. Keep them light and hold no tensors
+# strongly (init_eval is cached for the whole run).
+INIT_EVAL_RECORDERS: Dict[str, Callable[[], Any]] = {}
 
 DROPOUT_TYPES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 
@@ -444,9 +451,13 @@ class Context:
             model = self.fresh_model()
             model.train()
             disable_dropout(model)
-            with torch.no_grad():
+            recorders = {n: f() for n, f in INIT_EVAL_RECORDERS.items()}
+            with torch.no_grad(), ExitStack() as stack:
+                for r in recorders.values():
+                    stack.enter_context(r)
                 out, inner = trace_calls(self.forward, model, self.inputs)
                 loss, trace = self.traced_loss(out, self.targets)
+            loss_fn_trace = trace   # the loss calls loss_fn made (what loss-input judges)
             if not trace.calls and inner.calls:
                 # the model computed its own loss (a Hugging Face model given labels, `logits, loss = model(x, y)`):
                 # the torch loss call inside forward that made the returned loss is the loss to judge
@@ -455,7 +466,8 @@ class Context:
                 if made:
                     trace = LossTrace(calls=made[-1:], producers=inner.producers)
                     self._cache["loss_inside_forward"] = True
-            return {"outputs": out, "prediction": prediction_of(out), "loss": loss, "trace": trace}
+            return {"outputs": out, "prediction": prediction_of(out), "loss": loss, "trace": trace,
+                    "loss_fn_trace": loss_fn_trace, "recorders": recorders}
         return self.cached("init_eval", run)
 
     def num_classes_hint(self) -> Optional[int]:

@@ -132,17 +132,38 @@ def tapped_forward(ctx, model: nn.Module, inputs: Any, batch: int):
 
 
 SHARED_EVAL = "tapped_eval"
+EVAL_COPY = "eval_copy"
+
+
+def _eval_copy(ctx):
+    model = ctx.fresh_model()
+    model.eval()
+    return model
+
+
+def shared_eval_copy(ctx):
+    """One fresh copy in eval mode, shared by batch-independence, causality and eval-mode in
+    turn (read only; the first two take gradients to the inputs only, never to the weights).
+    A check that must change it (jitter_zero_weights) makes its own; eval-mode, the last
+    reader, takes it with take_eval_copy()."""
+    if not getattr(ctx, "share_models", False):
+        return _eval_copy(ctx)
+    return ctx.cached(EVAL_COPY, lambda: _eval_copy(ctx))
+
+
+def take_eval_copy(ctx):
+    """The shared eval-mode copy, now the caller's (no later check reads it), or a new one."""
+    model = ctx._cache.pop(EVAL_COPY, None)
+    return model.eval() if model is not None else _eval_copy(ctx)
 
 
 def shared_tapped_forward(ctx, batch: int):
-    """(model, outputs, taps, notes): one fresh copy in eval mode and its tapped_forward on the
-    batch, made once and shared by the dependency checks (batch-independence, then causality),
-    which only take gradients from it (torch.autograd.grad, graph retained). Read only: a check
-    that must change the model (jitter_zero_weights) takes its own copy. release_tapped_forward()
-    frees it (and its graph) when the last reader is done."""
+    """(model, outputs, taps, notes): the shared eval-mode copy's tapped_forward on the batch,
+    made once for the dependency checks (batch-independence, then causality), which only take
+    gradients from it (torch.autograd.grad, graph retained). release_tapped_forward() frees the
+    outputs and graph when the last reader is done."""
     def run():
-        model = ctx.fresh_model()
-        model.eval()
+        model = shared_eval_copy(ctx)
         out, taps, notes = tapped_forward(ctx, model, ctx.inputs, batch)
         return model, out, taps, notes
     if not getattr(ctx, "share_models", False):

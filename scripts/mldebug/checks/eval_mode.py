@@ -18,7 +18,7 @@ from torch.overrides import TorchFunctionMode
 
 from .. import tensors as T
 from ..registry import Result, check
-from ._inputgrad import fmt, user_forward
+from ._inputgrad import fmt, take_eval_copy, user_forward
 
 # Relative difference max|a-b| / max|a| between the two eval passes. The same inputs and
 # weights on CPU give bit-identical outputs; GPU kernels with atomics reorder sums at the
@@ -208,8 +208,7 @@ def _parent(name: str, model: nn.Module) -> str:
 
 @check("eval-mode", "two forward passes in eval mode agree", order=60)
 def eval_mode(ctx) -> Result:
-    model = ctx.fresh_model()
-    model.eval()
+    model = take_eval_copy(ctx)   # the dependency checks' eval-mode copy (they left it unchanged), or a new one
     seed_a, seed_b = ctx.seed + 1, ctx.seed + 1001
     with torch.no_grad():
         out_a = user_forward(ctx, model, T.clone(ctx.inputs), seed=seed_a)

@@ -19,12 +19,13 @@ squeeze. Then, per call:
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch.overrides import TorchFunctionMode
 
-from ..context import disable_dropout
+from ..context import INIT_EVAL_RECORDERS, disable_dropout
 from ..registry import Result, Skip, check
 
 # Tolerances (refs/diagnostics.md#loss-input; ../evidence/pytorch-docs.md: CrossEntropyLoss takes
@@ -47,30 +48,41 @@ TRACKED = {"sigmoid", "special_expit", "softmax", "log_softmax", "exp", "log", "
 
 
 class _Producers(TorchFunctionMode):
-    """Remember which op made each tensor, following shape-only ops back to their source."""
+    """Remember which op made each tensor, following shape-only ops back to their source.
+    Tensors are held weakly: the recorder rides along the shared init_eval() forward
+    (context.INIT_EVAL_RECORDERS), which stays cached for the whole run."""
 
     def __init__(self):
         super().__init__()
-        self.made: Dict[int, Tuple[str, torch.Tensor]] = {}
+        self.made: Dict[int, Tuple[str, Any]] = {}
 
     def of(self, t: Any) -> Optional[str]:
         if isinstance(t, torch.Tensor):
             hit = self.made.get(id(t))
-            if hit is not None and hit[1] is t:
+            if hit is not None and hit[1]() is t:
                 return hit[0]
         return None
+
+    def _keep(self, name: str, out: torch.Tensor) -> None:
+        try:
+            self.made[id(out)] = (name, weakref.ref(out))
+        except TypeError:   # a tensor subclass without weakref support: hold it
+            self.made[id(out)] = (name, lambda out=out: out)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         if isinstance(out, torch.Tensor):
             name = getattr(func, "__name__", "")
             if name in TRACKED:
-                self.made[id(out)] = (name, out)
+                self._keep(name, out)
             elif name in SHAPE_OPS and args:
                 src = self.of(args[0])
                 if src is not None:
-                    self.made[id(out)] = (src, out)
+                    self._keep(src, out)
         return out
+
+
+INIT_EVAL_RECORDERS["loss-input"] = _Producers
 
 
 def _class_view(x: torch.Tensor) -> torch.Tensor:
@@ -100,7 +112,13 @@ def _in_unit(x: torch.Tensor) -> bool:
 
 
 def _run(ctx, scale: float = 1.0):
-    """Fresh copy (params scaled), forward + traced loss under the producer recorder."""
+    """Fresh copy (params scaled), forward + traced loss under the producer recorder. Unscaled,
+    that is the shared init_eval() forward, which ran with the recorder on."""
+    if scale == 1.0 and getattr(ctx, "share_models", False):
+        ie = ctx.init_eval()
+        rec = (ie.get("recorders") or {}).get("loss-input")
+        if rec is not None:
+            return ie["loss_fn_trace"], rec
     model = ctx.fresh_model()
     model.train()
     disable_dropout(model)
