@@ -21,10 +21,10 @@ from mldebug.runner import run_checks
 # on), init-symmetry..activations 1 + 1 + 1 backward (the probe), batch-independence + causality +
 # eval-mode 1 copy + 3 forwards (one tapped forward, eval-mode's two), lr-schedule 1 copy (no
 # forward), update-ratio 0 copies + 2 forwards + 2 backward (it settles after 3 steps and takes
-# step 0 from the probe), reproducibility 2 copies + 4 forwards + 2 backward (one no-grad forward,
-# one 2-step run; the other run is update-ratio's).
-MAX_COPIES = 6
-MAX_FORWARDS = 11
+# step 0 from the probe), reproducibility 1 copy + 3 forwards + 2 backward (one 2-step run; the
+# other run is update-ratio's, and its two no-grad forwards at init are the preflight's and init_eval's).
+MAX_COPIES = 5
+MAX_FORWARDS = 10
 MAX_LOSS_BACKWARDS = 5
 
 

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 
 from .. import tensors as T
+from ..context import has_dropout
 from ..registry import Result, check
 from ..target import Target, describe_exception
 from ..training import RECORD_STEPS, RUN_RECORD, GraphCut, loss_backward
@@ -239,11 +240,15 @@ def reproducibility(ctx) -> Result:
     del builds, m1, m2, b1, b2
 
     # forward + loss twice on identical copies and the same batch, no grad: randomness inside
-    # forward/loss_fn. The preflight already ran one such forward when the model is built in train mode.
+    # forward/loss_fn. When the model is built in train mode the preflight ran one such forward,
+    # and without dropout modules init_eval() (batch-sanity, init-loss: dropout off) ran another.
     init = []
-    pre = ctx._cache.get("preflight_loss") if getattr(ctx, "share_models", False) else None
-    if pre is not None and all(m.training for m in ctx.pristine.modules()):
-        init.append(pre)
+    if getattr(ctx, "share_models", False) and all(m.training for m in ctx.pristine.modules()):
+        pre, ie = ctx._cache.get("preflight_loss"), ctx._cache.get("init_eval")
+        if pre is not None:
+            init.append(pre)
+            if ie is not None and not has_dropout(ctx.pristine):
+                init.append(float(ie["loss"].detach().float()))
     with torch.no_grad():
         while len(init) < 2:
             model = ctx.fresh_model()
