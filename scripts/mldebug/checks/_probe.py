@@ -375,14 +375,20 @@ def grad_model(ctx) -> Optional[nn.Module]:
     user's loss), with `.grad` set on every parameter the loss reaches; None when the probe
     kept none (backward failed or raised, sharing off, or update-ratio already trained it).
     Read only: never step, zero or perturb it."""
-    probe(ctx)
+    try:
+        probe(ctx)
+    except Exception:   # the instrumented forward failed: the caller runs its own plain one
+        return None
     return ctx._cache.get(GRAD_MODEL)
 
 
 def take_grad_model(ctx) -> tuple:
     """(probe, model): like grad_model(), but the caller owns the copy from now on (to train
     it) and no later check can read it; model is None when there is none to take."""
-    pr = probe(ctx)
+    try:
+        pr = probe(ctx)
+    except Exception:   # the instrumented forward failed: the caller runs its own plain one
+        return None, None
     ctx._cache.pop(GRAD_LOSS, None)
     return pr, ctx._cache.pop(GRAD_MODEL, None)
 
