@@ -109,3 +109,26 @@ def test_update_ratio_settles_early_only_by_default():
         ctx.preflight()
         rep = run_checks(ctx, [spec])["checks"][0]
         assert rep["status"] == "pass" and rep["metrics"]["steps"] == steps, (options, rep["metrics"])
+
+
+class _NoModes(nn.Module):
+    """A forward that refuses to run under a TorchFunctionMode (the probe's instrumentation)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        from torch.overrides import _get_current_function_mode_stack
+        if _get_current_function_mode_stack():
+            raise RuntimeError("no modes please")
+        return self.fc(x)
+
+
+def test_a_failing_probe_leaves_the_sharing_checks_on_their_own_forward():
+    x, y = torch.randn(16, 8), torch.randint(0, 3, (16,))
+    ctx = Context(target_from_objects(build_model=_NoModes, get_batch=lambda: (x, y), loss_fn=F.cross_entropy))
+    ctx.preflight()
+    specs = [registry.load_all()[i] for i in ("init-symmetry", "grad-flow", "update-ratio", "reproducibility")]
+    got = {c["id"]: c["status"] for c in run_checks(ctx, specs)["checks"]}
+    assert got == {"init-symmetry": "pass", "grad-flow": "error", "update-ratio": "pass", "reproducibility": "pass"}
