@@ -21,10 +21,10 @@ from mldebug.runner import run_checks
 # on), init-symmetry..activations 1 + 1 + 1 backward (the probe), batch-independence + causality +
 # eval-mode 1 copy + 3 forwards (one tapped forward, eval-mode's two), lr-schedule 1 copy (no
 # forward), update-ratio 0 copies + 2 forwards + 2 backward (it settles after 3 steps and takes
-# step 0 from the probe), reproducibility 1 copy + 3 forwards + 2 backward (one 2-step run; the
-# other run is update-ratio's, and its two no-grad forwards at init are the preflight's and init_eval's).
-MAX_COPIES = 5
-MAX_FORWARDS = 10
+# step 0 from the probe), reproducibility 2 copies + 4 forwards + 2 backward (one no-grad forward and
+# one 2-step run; the other run is update-ratio's, the other no-grad forward init_eval's).
+MAX_COPIES = 6
+MAX_FORWARDS = 11
 MAX_LOSS_BACKWARDS = 5
 
 
@@ -132,3 +132,34 @@ def test_a_failing_probe_leaves_the_sharing_checks_on_their_own_forward():
     specs = [registry.load_all()[i] for i in ("init-symmetry", "grad-flow", "update-ratio", "reproducibility")]
     got = {c["id"]: c["status"] for c in run_checks(ctx, specs)["checks"]}
     assert got == {"init-symmetry": "pass", "grad-flow": "error", "update-ratio": "pass", "reproducibility": "pass"}
+
+
+class _FrozenBackbone(nn.Module):
+    """A train() override that keeps a frozen backbone's BatchNorm in eval: the model as built
+    (every module in train mode) and the model after train() run different forwards."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU())
+        with torch.no_grad():
+            self.backbone[1].running_mean.fill_(0.5)
+        for p in self.backbone.parameters():
+            p.requires_grad = False
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(16, 3))
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.backbone.eval()
+        return self
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+
+def test_reproducibility_shares_no_forward_that_differs_from_its_own():
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 8), torch.randint(0, 3, (16,))
+    ctx = Context(target_from_objects(build_model=_FrozenBackbone, get_batch=lambda: (x, y), loss_fn=F.cross_entropy))
+    ctx.preflight()
+    rep = {c["id"]: c for c in run_checks(ctx, _quick())["checks"]}["reproducibility"]
+    assert rep["status"] != "fail" and "forward" not in rep["metrics"]["differs"], rep["summary"]

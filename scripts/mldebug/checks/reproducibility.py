@@ -240,15 +240,14 @@ def reproducibility(ctx) -> Result:
     del builds, m1, m2, b1, b2
 
     # forward + loss twice on identical copies and the same batch, no grad: randomness inside
-    # forward/loss_fn. When the model is built in train mode the preflight ran one such forward,
-    # and without dropout modules init_eval() (batch-sanity, init-loss: dropout off) ran another.
+    # forward/loss_fn. Without dropout modules, init_eval() (batch-sanity, init-loss) ran one the same
+    # way: a fresh copy, model.train(), no dropout to turn off. (Not the preflight's forward: that
+    # one runs the copy as built, and a train() override, such as one keeping a frozen backbone's
+    # BatchNorm in eval, makes it a different forward.)
     init = []
-    if getattr(ctx, "share_models", False) and all(m.training for m in ctx.pristine.modules()):
-        pre, ie = ctx._cache.get("preflight_loss"), ctx._cache.get("init_eval")
-        if pre is not None:
-            init.append(pre)
-            if ie is not None and not has_dropout(ctx.pristine):
-                init.append(float(ie["loss"].detach().float()))
+    ie = ctx._cache.get("init_eval") if getattr(ctx, "share_models", False) else None
+    if ie is not None and not has_dropout(ctx.pristine):
+        init.append(float(ie["loss"].detach().float()))
     with torch.no_grad():
         while len(init) < 2:
             model = ctx.fresh_model()
