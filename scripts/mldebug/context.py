@@ -179,6 +179,8 @@ class Context:
 
     py_entropy: Optional[int] = None   # when set, Python's and NumPy's RNGs get this instead of the seed
     seed_offset: int = 0               # added to the seed: a multi-step check draws anew at each step
+    watch_py_draws: bool = False       # when set, calls that draw from Python's/NumPy's RNG set py_draws
+    py_draws: bool = False
 
     # ------------------------------------------------------------------ user calls
     def call(self, where: str, fn: Callable, *args, **kwargs):
@@ -186,12 +188,16 @@ class Context:
         T.seed_everything(self.seed + self.seed_offset)
         if self.py_entropy is not None:   # as a process that seeds only torch (reproducibility)
             T.seed_python_and_numpy(self.py_entropy)
+        before = T.python_and_numpy_state() if self.watch_py_draws else None
         try:
             return fn(*args, **kwargs)
         except (TargetError, UserCodeError):
             raise
         except Exception as e:
             raise UserCodeError(where, e) from e
+        finally:
+            if before is not None and T.python_and_numpy_state() != before:
+                self.py_draws = True
 
     def option(self, name: str, default: Any = None) -> Any:
         v = self.options.get(name)

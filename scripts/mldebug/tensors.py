@@ -157,6 +157,17 @@ def seed_python_and_numpy(seed: int) -> None:
         pass
 
 
+def python_and_numpy_state():
+    """Comparable snapshot of Python's and NumPy's global RNG states (did a call draw from them?)."""
+    try:
+        import numpy as np
+        st = np.random.get_state()
+        npst = (st[0], st[1].tobytes(), st[2], st[3], st[4])
+    except ImportError:
+        npst = None
+    return random.getstate(), npst
+
+
 @contextmanager
 def preserved_rng():
     """Run a block and put every global RNG back as it was, whatever the block did."""

@@ -184,6 +184,7 @@ def reproducibility(ctx) -> Result:
     details: List[str] = []
     how = "two fresh imports of the target"
     builds = []
+    ctx.watch_py_draws, ctx.py_draws = True, False   # did the builds draw from random / np.random?
     try:
         for tag, entropy in zip("ab", IMPORT_ENTROPY):
             t = _fresh_copy(ctx.target, ctx.seed, entropy, tag)
@@ -193,13 +194,16 @@ def reproducibility(ctx) -> Result:
         how = "two calls in this process (could not import the target again: " + describe_exception(e) + ")"
         builds = [(ctx.call("build_model()", ctx.target.build_model), ctx.call("get_batch()", ctx.target.get_batch))
                   for _ in range(2)]
+    finally:
+        ctx.watch_py_draws = False
+    builds_drew = ctx.py_draws
     metrics["compared"] = how
     findings: List[Tuple[str, str, float]] = []   # (part, message, relative size)
 
     # The same two imports again, called with torch seeded alike but Python's and NumPy's global
     # RNGs left at each process's own entropy: what a script that calls only torch.manual_seed gets.
     torch_only = None
-    if not how.startswith("two calls"):
+    if not how.startswith("two calls") and builds_drew:  # nothing drawn: seeding them can't matter
         try:
             torch_only = []
             for tag, entropy in zip("cd", IMPORT_ENTROPY):
@@ -260,7 +264,12 @@ def reproducibility(ctx) -> Result:
                                     "(randomness in forward or loss_fn that the global seeds don't govern, or a "
                                     "nondeterministic kernel)", ld[1]))
 
-    runs, pd, cut, shared = _train_twice(ctx)
+    ctx.watch_py_draws, ctx.py_draws = True, False   # did a training step draw from random / np.random?
+    try:
+        runs, pd, cut, shared = _train_twice(ctx)
+    finally:
+        ctx.watch_py_draws = False
+    train_drew = ctx.py_draws
     if cut:
         details.append(f"training not compared: {cut}")
     else:
@@ -276,7 +285,7 @@ def reproducibility(ctx) -> Result:
             findings.append(("training", f"two identical {TRAIN_STEPS}-step trainings disagree ({where}): "
                                          "nondeterministic kernels (scatter/index_add on GPU, cuDNN autotuning) or "
                                          "unseeded randomness in the training step", rel))
-        elif not in_process_only(how):
+        elif not in_process_only(how) and train_drew:
             # the same two trainings as two processes that seed only torch would run them
             runs2, pd2, cut2, _ = _train_twice(ctx, IMPORT_ENTROPY)
             ld2 = _loss_diff(runs2[0], runs2[1]) if runs2 else None
