@@ -219,3 +219,38 @@ def test_guard_treats_nan_as_unchanged():
     y = torch.randint(0, 3, (16,))
     rep = doctor(model=nn.Linear(4, 3), batch=(x, y), loss_fn=F.cross_entropy, checks=["init-loss", "update-ratio"])
     assert all("ml-debug bug" not in c["summary"] for c in rep["checks"]), rep["checks"]
+
+
+def test_guard_restores_and_reports_a_check_that_changes_the_model():
+    """The runner's guard: an in-place change to the pristine model is caught after that check
+    (its entry becomes `error`, naming it); a write through `.data`, which leaves the version
+    counter alone, is caught by the final comparison (report field `guard`). Both are undone."""
+    import torch
+    import torch.nn as nn
+    from mldebug import registry
+    from mldebug.api import doctor, target_from_objects
+    from mldebug.registry import Result
+
+    @registry.check("_test-mutate-inplace", "test only", order=999)
+    def _inplace(ctx):
+        with torch.no_grad():
+            next(ctx.pristine.parameters()).add_(1.0)
+        return Result("pass", "changed it")
+
+    @registry.check("_test-mutate-data", "test only", order=999)
+    def _data(ctx):
+        next(ctx.pristine.parameters()).data.mul_(2.0)
+        return Result("pass", "changed it")
+
+    try:
+        tgt = target_from_objects(build_model=lambda: nn.Linear(4, 2), batch=(torch.randn(8, 4), torch.randint(0, 2, (8,))),
+                                  loss_fn=nn.functional.cross_entropy)
+        rep = doctor(tgt, checks=["_test-mutate-inplace"])
+        e = rep["checks"][0]
+        assert e["status"] == "error" and "ml-debug bug: check _test-mutate-inplace changed the model's weight" \
+            in e["summary"], e["summary"]
+        rep = doctor(tgt, checks=["_test-mutate-data"])
+        assert "changed the model's weight" in rep.get("guard", ""), rep
+    finally:
+        registry.REGISTRY.pop("_test-mutate-inplace", None)
+        registry.REGISTRY.pop("_test-mutate-data", None)
