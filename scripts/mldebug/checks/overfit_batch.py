@@ -189,23 +189,20 @@ def overfit_batch(ctx) -> Result:
         return finish("pass", f"memorised {k} examples with {metrics['optimizer']}: loss {user.start:.4g} -> "
                               f"{user.end:.4g} in {user.steps} steps{acc}")
     full = state.get("full_at", {}).get("yours")
-    # every example right, yet over the PATIENCE+ steps since, the loss did not even halve its
-    # distance to the floor: the outputs can't grow (bounded logits)
-    bounded = (full is not None and state.get("one_call") and user.stopped in ("cap", "stuck")
-               and user.steps - full[0] >= PATIENCE
-               and user.best - floor > ACC_CONFIRM * (full[1] - floor)
-               and user.best - floor > SUCCESS_FRACTION * (user.start - floor))
+
+    def stalled(r: Run, label: str) -> bool:
+        """Every example right, yet over the PATIENCE+ steps since, the loss did not even halve
+        its distance to the floor."""
+        f = state.get("full_at", {}).get(label)
+        return bool(f is not None and state.get("one_call") and r.stopped in ("cap", "stuck")
+                    and r.steps - f[0] >= PATIENCE and r.best - floor > ACC_CONFIRM * (f[1] - floor)
+                    and r.best - floor > SUCCESS_FRACTION * (r.start - floor))
+
+    bounded = stalled(user, "yours")
     if full is not None and user.stopped == "cap" and not bounded:
         return finish("pass", f"memorised {k} examples with {metrics['optimizer']}: every example right from step "
                               f"{full[0]}, loss {user.start:.4g} -> {user.end:.4g} and still falling at the "
                               f"{cap}-step cap")
-    if bounded:
-        metrics["full_accuracy_step"] = full[0]
-        return finish("fail", f"every one of {k} examples is classified right from step {full[0]} (loss "
-                              f"{full[1]:.4g}), yet in the {user.steps - full[0]} steps since the loss only reached "
-                              f"{user.best:.4g}, not half-way to its floor {floor:.3g}: the outputs cannot grow, so "
-                              "the loss can't approach its floor (logits bounded by a tanh, clamp, sigmoid or an "
-                              "unscaled normalisation before the loss)")
     if user.stopped == "budget":
         return finish("warn", f"stopped by the {ctx.budget:g}s time budget after {user.steps} steps with "
                               f"{metrics['optimizer']}: loss {user.start:.4g} -> {user.best:.4g} (best, "
@@ -226,6 +223,23 @@ def overfit_batch(ctx) -> Result:
     yours = ((f"your optimizer holds only {100 * state['held']:.0f}% of the trainable weights; " if partial else "") +
              f"with your optimizer ({metrics['optimizer']}) the loss went {user.start:.4g} -> {user.best:.4g} "
              f"(best) and {how} after {user.steps} steps")
+    also = [n for n, r in runs.items() if n != "yours" and stalled(r, n)]
+    if bounded and adam_ok is None and also:
+        # the same stall under Adam too (none of the retries memorised): the outputs, not the
+        # optimizer, stop the loss
+        metrics["full_accuracy_step"] = full[0]
+        return finish("fail", f"every one of {k} examples is classified right from step {full[0]} (loss "
+                              f"{full[1]:.4g}), yet in the {user.steps - full[0]} steps since the loss only reached "
+                              f"{user.best:.4g}, not half-way to its floor {floor:.3g}, and Adam "
+                              f"{', '.join(n.replace('adam_', 'lr=') for n in also)} stalls the same way: the outputs cannot "
+                              "grow, so the loss can't approach its floor (logits bounded by a tanh, clamp, sigmoid "
+                              "or an unscaled normalisation before the loss)")
+    if adam_ok is not None and bounded:
+        lr, r = adam_ok
+        metrics["adam_lr"], metrics["adam_steps"], metrics["adam_end_loss"] = lr, r.steps, r.end
+        return finish("warn", f"with your optimizer ({metrics['optimizer']}) every one of {k} examples is right from "
+                              f"step {full[0]} but the loss stalls at {user.best:.4g}; Adam lr={lr:g} memorises them "
+                              f"in {r.steps} steps: your optimizer settings (LR, momentum) stall it (see update-ratio)")
     if adam_ok is not None:
         lr, r = adam_ok
         metrics["adam_lr"], metrics["adam_steps"], metrics["adam_end_loss"] = lr, r.steps, r.end
