@@ -120,3 +120,16 @@ def test_progress_on_a_terminal_goes_to_stderr_only():
     assert r.returncode == 0
     assert b"[ml-debug] init-loss" in err
     json.loads(r.stdout)  # still exactly one document
+
+
+@pytest.mark.parametrize("script,module", [("doctor.py", "torch"), ("audit.py", "markdown_it")])
+def test_missing_runtime_dependency_is_one_line_exit_2(script, module):
+    """A Python without the dependencies (torch blocked here) gets one line naming the install."""
+    argv = [script, "examples/demo_buggy.py"] if script == "doctor.py" else [script]
+    code = (f"import runpy, sys; sys.modules[{module!r}] = None; sys.argv = {argv!r}; "
+            f"runpy.run_path('scripts/{script}', run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{module!r} is not installed" in lines[0] and "pip install" in lines[0], proc.stderr
+    assert proc.stdout == ""

@@ -181,12 +181,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     return run_command(command.replace("_", "-"), rest)
 
 
+RUNTIME_MODULES = ("torch", "numpy", "yaml", "markdown_it")   # pyproject.toml's dependencies, as imported
+
+
 def script_main(command: str) -> None:
     """Entry for the thin scripts in scripts/: `python scripts/init_loss.py TARGET`."""
     try:
         code = main([command] + sys.argv[1:])
     except BrokenPipeError:  # output piped into `head` and the like
         code = 0
+    except ModuleNotFoundError as e:  # a runtime dependency missing from this Python: one line, exit 2
+        if e.name not in RUNTIME_MODULES:
+            raise
+        print(f"ml-debug: {e.name!r} is not installed in this Python ({sys.executable}); install the "
+              "dependencies: pip install -e .  (or: pip install torch==2.13.0 numpy pyyaml markdown-it-py)",
+              file=sys.stderr)
+        code = EXIT_USAGE
     sys.exit(code)
 
 
