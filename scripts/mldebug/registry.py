@@ -163,17 +163,6 @@ def ordered() -> List[CheckSpec]:
 
 
 def live_ordered() -> List[CheckSpec]:
-    """Shared work (the doctor's quick checks cost ~10-15 training steps together because they reuse
-it; README "Benchmarks"). Before making a copy and running a forward of your own, use:
-`ctx.init_eval()` (a no-grad forward + traced loss at init, dropout off; add a recorder that
-rides along it with `context.INIT_EVAL_RECORDERS`), `checks._probe.probe(ctx)` and
-`grad_model(ctx)` (one train-mode forward + backward at init and the copy with its gradients),
-`checks._inputgrad.shared_eval_copy(ctx)` / `shared_tapped_forward(ctx, B)` (an eval-mode copy
-and its forward with gradient taps on the inputs). All are read only; a check that changes a
-model makes its own with `ctx.fresh_model()`, the one place copies are made (`ctx.copies_made`
-counts them; tests/test_shared_work.py holds the budget). `ctx.share_models = False` turns the
-sharing off.
-
-The live checks of `ml-debug trace`, in report order (imports mldebug.live)."""
+    """The live checks of `ml-debug trace`, in report order (imports mldebug.live)."""
     _import_package("live")
     return sorted(LIVE.values(), key=lambda s: (s.order, s.id))

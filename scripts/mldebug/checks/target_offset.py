@@ -96,13 +96,18 @@ def _unseq(c: torch.Tensor, pred: torch.Tensor, d: int, B: int, L: int) -> torch
     return c.reshape(pred.shape)
 
 
-def _rates(tgt: torch.Tensor, valid: torch.Tensor, x: torch.Tensor) -> Tuple[Dict[int, float], Dict[int, int]]:
-    """Match rate of effective targets tgt (B, L) with x at each offset, over valid positions."""
-    L = x.shape[1]
-    rates, counts = {}, {}
+def _windows(L: int):
+    """(offset k, lo, hi) for each offset: positions lo..hi-1 have a partner at +k; (k, 0, 0) when none do."""
     for k in OFFSETS:
         lo, hi = max(0, -k), min(L, L - k)
-        if hi <= lo:
+        yield (k, lo, hi) if hi > lo else (k, 0, 0)
+
+
+def _rates(tgt: torch.Tensor, valid: torch.Tensor, x: torch.Tensor) -> Tuple[Dict[int, float], Dict[int, int]]:
+    """Match rate of effective targets tgt (B, L) with x at each offset, over valid positions."""
+    rates, counts = {}, {}
+    for k, lo, hi in _windows(x.shape[1]):
+        if hi == lo:
             rates[k], counts[k] = 0.0, 0
             continue
         v = valid[:, lo:hi]
@@ -282,9 +287,8 @@ def _regression(ctx, out, pred, seq, d, B, L, declared) -> Result:
             [(0, f) for f in range(min(F_, MAX_FEATURES))] if P == 1 else []
         for j, f in chans:
             rates, counts = {}, {}
-            for k in OFFSETS:
-                lo, hi = max(0, -k), min(L, L - k)
-                if hi <= lo:
+            for k, lo, hi in _windows(L):
+                if hi == lo:
                     rates[k], counts[k] = 0.0, 0
                     continue
                 c = p_seq.clone()
