@@ -12,7 +12,7 @@ import math
 import sys
 import time
 from collections.abc import Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from typing import Any, Callable, Dict, Optional
 
 import torch
@@ -182,6 +182,16 @@ class Context:
     watch_py_draws: bool = False       # when set, calls that draw from Python's/NumPy's RNG set py_draws
     py_draws: bool = False
 
+    @contextmanager
+    def seeded(self, offset: int = 0, py_entropy: Optional[int] = None):
+        """Calls into the target inside the block seed torch with seed + offset (a step, a second
+        build), and Python/NumPy with py_entropy when given (a process that seeds only torch)."""
+        self.seed_offset, self.py_entropy = offset, py_entropy
+        try:
+            yield
+        finally:
+            self.seed_offset, self.py_entropy = 0, None
+
     # ------------------------------------------------------------------ user calls
     def call(self, where: str, fn: Callable, *args, **kwargs):
         """Seed, then call user code; its exceptions become a one-line UserCodeError."""
@@ -199,6 +209,14 @@ class Context:
             if before is not None and T.python_and_numpy_state() != before:
                 self.py_draws = True
 
+    def call_loader(self, where: str, fn: Callable):
+        """`call` for the target's loaders (build_model, get_batch, get_val_batch, get_dataset): a
+        failure there means the target is unusable, so it becomes a one-line TargetError."""
+        try:
+            return self.call(where, fn)
+        except UserCodeError as e:
+            raise TargetError(f"target {self.target.name}: {e}") from None
+
     def option(self, name: str, default: Any = None) -> Any:
         v = self.options.get(name)
         return default if v is None else v
@@ -209,10 +227,7 @@ class Context:
     def preflight(self, keep_going: bool = False) -> None:
         """Build the model and batch once, run one forward and loss; raise TargetError if unusable."""
         name = self.target.name
-        try:
-            model = self.call("build_model()", self.target.build_model)
-        except UserCodeError as e:
-            raise TargetError(f"target {name}: {e}") from None
+        model = self.call_loader("build_model()", self.target.build_model)
         if not isinstance(model, nn.Module):
             raise TargetError(f"target {name}: build_model() returned {type(model).__name__}, "
                               "not a torch.nn.Module")
@@ -224,10 +239,7 @@ class Context:
         if not any(p.requires_grad for p in params):
             raise TargetError(f"target {name}: every parameter of the {type(model).__name__} has "
                               "requires_grad=False: nothing to train")
-        try:
-            batch = self.call("get_batch()", self.target.get_batch)
-        except UserCodeError as e:
-            raise TargetError(f"target {name}: {e}") from None
+        batch = self.call_loader("get_batch()", self.target.get_batch)
         self._batch = self._validate_batch(batch)
         try:
             self._pristine = model.to(self.device)
@@ -333,10 +345,7 @@ class Context:
             return None
 
         def load():
-            try:
-                batch = self.call("get_val_batch()", self.target.get_val_batch)
-            except UserCodeError as e:
-                raise TargetError(f"target {self.target.name}: {e}") from None
+            batch = self.call_loader("get_val_batch()", self.target.get_val_batch)
             batch = self._validate_batch(batch, "get_val_batch()")
             up = (lambda t: t.float() if t.dtype in REDUCED else t) if self._upcast else (lambda t: t)
             return T.tree_map(up, T.to_device(batch, self.device))
@@ -348,10 +357,7 @@ class Context:
             return None
 
         def load():
-            try:
-                ds = self.call("get_dataset()", self.target.get_dataset)
-            except UserCodeError as e:
-                raise TargetError(f"target {self.target.name}: {e}") from None
+            ds = self.call_loader("get_dataset()", self.target.get_dataset)
             from torch.utils.data import DataLoader
             if isinstance(ds, DataLoader):   # a loader given for its dataset: take the dataset it reads
                 ds = ds.dataset

@@ -140,12 +140,7 @@ def seed_everything(seed: int) -> None:
         # queueing lazy device seeds (~0.4 ms each, with a stack capture: the seed is set before
         # every call into the target, so this adds up on small models)
         torch.default_generator.manual_seed(seed)
-    random.seed(seed)
-    try:
-        import numpy as np
-        np.random.seed(seed % (2 ** 32))
-    except ImportError:
-        pass
+    seed_python_and_numpy(seed)
 
 
 def seed_python_and_numpy(seed: int) -> None:

@@ -15,8 +15,6 @@ from typing import Any, Dict, List
 
 import torch
 
-from .. import tensors as T
-from ..context import default_forward
 from ..registry import Result, check
 from ._probe import ParamInfo, fmt_list, probe
 
@@ -42,14 +40,8 @@ _TORCH_LAYERS = {n for n in dir(torch.nn) if isinstance(getattr(torch.nn, n), ty
 def _frozen_random(ctx, frozen: List[str]) -> List[str]:
     """Frozen parameters whose values differ between builds under two seeds: freshly initialised
     tensors (never loaded) that will never train. Loaded weights are the same in every build."""
-    from .. import tensors as T
-    from ..target import UserCodeError
-    with T.preserved_rng():
-        T.seed_everything(ctx.seed + REBUILD_SEED_OFFSET)
-        try:
-            other = ctx.target.build_model()
-        except Exception as e:
-            raise UserCodeError("build_model() (second seed)", e) from e
+    with ctx.seeded(REBUILD_SEED_OFFSET):   # the same build under another seed
+        other = ctx.call("build_model() (second seed)", ctx.target.build_model)
     other = ctx._unwrapped(other)
     mine = dict(ctx.pristine.named_parameters())
     out = []
@@ -138,13 +130,12 @@ def _randomly_skipped(ctx, names: List[str]) -> set:
     hooks = [m.register_forward_hook(lambda mod, i, o, n=mname: ran.add(n))
              for mname, m in model.named_modules() if mname in wanted]
     try:
-        with T.preserved_rng(), torch.no_grad():
+        with torch.no_grad():
             for k in range(1, SKIP_SEEDS + 1):
                 if wanted <= ran:
                     break
-                T.seed_everything(ctx.seed + 1000 * k)
-                fwd = ctx.target.forward
-                (fwd(model, ctx.inputs) if fwd is not None else default_forward(model, ctx.inputs))
+                with ctx.seeded(1000 * k):     # another seed for this forward
+                    ctx.forward(model, ctx.inputs)
     except Exception:
         return set()
     finally:

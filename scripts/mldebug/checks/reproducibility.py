@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import random
 import sys
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -48,13 +47,8 @@ def _fresh_copy(target: Target, seed: int, entropy: int, tag: str) -> Target:
     added = folder not in sys.path
     if added:
         sys.path.insert(0, folder)
-    torch.manual_seed(seed)          # a new process starts torch at a fixed default seed
-    random.seed(entropy)             # ... and random/numpy from fresh OS entropy
-    try:
-        import numpy as np
-        np.random.seed(entropy)
-    except ImportError:
-        pass
+    torch.manual_seed(seed)               # a new process starts torch at a fixed default seed
+    T.seed_python_and_numpy(entropy)      # ... and random/numpy from fresh OS entropy
     try:
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
@@ -99,14 +93,6 @@ def _named_state(model) -> List[Tuple[str, torch.Tensor]]:
     return list(model.state_dict(keep_vars=False).items())
 
 
-def _call_torch_seeded(ctx, where, fn, entropy: int):
-    """ctx.call, but with Python's and NumPy's global RNGs at `entropy` instead of the seed."""
-    def run():
-        T.seed_python_and_numpy(entropy)
-        return fn()
-    return ctx.call(where, run)
-
-
 def _named_batch(batch) -> List[Tuple[str, Any]]:
     inputs, targets = batch
     return list(T.named_leaves(inputs, "inputs")) + list(T.named_leaves(targets, "targets"))
@@ -124,11 +110,7 @@ def _train_twice(ctx, entropies=(None, None)) -> Tuple[List[List[float]], Option
         runs.append(list(rec["losses"]))
         finals.append(list(rec["state"]))
     for entropy in entropies[len(runs):]:
-        ctx.py_entropy = entropy
-        try:
-            losses, final, cut = _train_once(ctx)
-        finally:
-            ctx.py_entropy = None
+        losses, final, cut = _train_once(ctx, entropy)
         if cut:
             return [], None, cut, shared
         runs.append(losses)
@@ -136,8 +118,9 @@ def _train_twice(ctx, entropies=(None, None)) -> Tuple[List[List[float]], Option
     return runs, _diff(finals[0], finals[1]), None, shared
 
 
-def _train_once(ctx):
-    """One short training of a fresh copy: (losses, final state, why it could not train)."""
+def _train_once(ctx, entropy: Optional[int] = None):
+    """One short training of a fresh copy: (losses, final state, why it could not train).
+    `entropy`: Python's and NumPy's seed for every call into the target (None: the seed)."""
     model = ctx.fresh_model()
     model.train()
     opt = ctx.make_optimizer(model.parameters())
@@ -146,29 +129,31 @@ def _train_once(ctx):
     try:
         for step in range(TRAIN_STEPS):
             opt.zero_grad(set_to_none=True)
-            ctx.seed_offset = step   # each step draws anew, as in update-ratio (whose run may be the first)
-            try:
+            # each step draws anew, as in update-ratio (whose run may be the first)
+            with ctx.seeded(step, entropy):
                 loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
-            finally:
-                ctx.seed_offset = 0
             losses.append(float(loss.detach().float()))
             opt.step()
             if sched is not None:
-                ctx.call("scheduler.step()", sched.step)
+                with ctx.seeded(0, entropy):
+                    ctx.call("scheduler.step()", sched.step)
     except GraphCut as e:
         return [], None, str(e)
     # one more forward after the last update, so a difference in the last step shows in a loss too
     # (grad mode on and the next step's seed, as update-ratio's next step, which a shared run recorded)
-    ctx.seed_offset = TRAIN_STEPS
-    try:
+    with ctx.seeded(TRAIN_STEPS, entropy):
         losses.append(float(ctx.loss(ctx.forward(model, ctx.inputs), ctx.targets).detach().float()))
-    finally:
-        ctx.seed_offset = 0
     return losses, _named_state(model), None
 
 
-def in_process_only(how: str) -> bool:
-    return how.startswith("two calls")
+def _disagreement(runs: List[List[float]], pd) -> Optional[Tuple[str, float]]:
+    """Where two training runs first differ (a loss, else the weights) and by how much; None if they agree."""
+    ld = _loss_diff(runs[0], runs[1])
+    if ld is None and pd is None:
+        return None
+    where = f"loss after step {ld[0]}: {runs[0][ld[0]]:.8g} vs {runs[1][ld[0]]:.8g}" if ld else \
+        f"weights after {TRAIN_STEPS} steps: first at {pd[0]}, {pd[1]}"
+    return where, max(ld[1] if ld else 0.0, pd[2] if pd else 0.0)
 
 
 def _loss_diff(a: List[float], b: List[float]) -> Optional[Tuple[int, float]]:
@@ -197,19 +182,21 @@ def reproducibility(ctx) -> Result:
     finally:
         ctx.watch_py_draws = False
     builds_drew = ctx.py_draws
+    in_process = how.startswith("two calls")
     metrics["compared"] = how
     findings: List[Tuple[str, str, float]] = []   # (part, message, relative size)
 
     # The same two imports again, called with torch seeded alike but Python's and NumPy's global
     # RNGs left at each process's own entropy: what a script that calls only torch.manual_seed gets.
     torch_only = None
-    if not how.startswith("two calls") and builds_drew:  # nothing drawn: seeding them can't matter
+    if not in_process and builds_drew:  # nothing drawn: seeding them can't matter
         try:
             torch_only = []
             for tag, entropy in zip("cd", IMPORT_ENTROPY):
                 t = _fresh_copy(ctx.target, ctx.seed, entropy, tag)
-                torch_only.append((_call_torch_seeded(ctx, "build_model()", t.build_model, entropy),
-                                   _call_torch_seeded(ctx, "get_batch()", t.get_batch, entropy)))
+                with ctx.seeded(0, entropy):   # torch at the seed, random/numpy at entropy
+                    torch_only.append((ctx.call("build_model()", t.build_model),
+                                       ctx.call("get_batch()", t.get_batch)))
         except Exception:
             torch_only = None
 
@@ -277,22 +264,18 @@ def reproducibility(ctx) -> Result:
         if shared:
             details.append(f"the first training run is update-ratio's first {TRAIN_STEPS} steps (same copy, "
                            "optimizer, scheduler and seeds); the second ran here")
-        ld = _loss_diff(runs[0], runs[1])
-        if ld is not None or pd is not None:
-            where = f"loss after step {ld[0]}: {runs[0][ld[0]]:.8g} vs {runs[1][ld[0]]:.8g}" if ld else \
-                f"weights after {TRAIN_STEPS} steps: first at {pd[0]}, {pd[1]}"
-            rel = max(ld[1] if ld else 0.0, pd[2] if pd else 0.0)
+        differ = _disagreement(runs, pd)
+        if differ is not None:
+            where, rel = differ
             findings.append(("training", f"two identical {TRAIN_STEPS}-step trainings disagree ({where}): "
                                          "nondeterministic kernels (scatter/index_add on GPU, cuDNN autotuning) or "
                                          "unseeded randomness in the training step", rel))
-        elif not in_process_only(how) and train_drew:
+        elif not in_process and train_drew:
             # the same two trainings as two processes that seed only torch would run them
             runs2, pd2, cut2, _ = _train_twice(ctx, IMPORT_ENTROPY)
-            ld2 = _loss_diff(runs2[0], runs2[1]) if runs2 else None
-            if not cut2 and (ld2 is not None or pd2 is not None):
-                where = f"loss after step {ld2[0]}: {runs2[0][ld2[0]]:.8g} vs {runs2[1][ld2[0]]:.8g}" if ld2 else \
-                    f"weights after {TRAIN_STEPS} steps: first at {pd2[0]}, {pd2[1]}"
-                rel = max(ld2[1] if ld2 else 0.0, pd2[2] if pd2 else 0.0)
+            differ = None if cut2 else _disagreement(runs2, pd2)
+            if differ is not None:
+                where, rel = differ
                 findings.append(("training", f"two {TRAIN_STEPS}-step trainings with torch seeded alike disagree "
                                              f"({where}): the forward, loss or training step draws from Python's or "
                                              "NumPy's global RNG (random.random(), np.random.*), which "
@@ -303,7 +286,6 @@ def reproducibility(ctx) -> Result:
         metrics[f"{p}_relative_diff"] = rel
     big = [(p, m) for p, m, rel in findings if not rel <= TINY_REL]
     small = [(p, m) for p, m, rel in findings if rel <= TINY_REL]
-    in_process = how.startswith("two calls")
     if big and not in_process:
         return Result("fail", "not reproducible: " + "; ".join(m for _, m in big), metrics, details)
     if big:  # two calls in one process can differ by design (a data stream that advances)

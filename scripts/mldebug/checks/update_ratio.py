@@ -143,13 +143,11 @@ def update_ratio(ctx) -> Result:
             opt.zero_grad(set_to_none=True)
             # each step draws its own randomness (dropout masks, blocks skipped by stochastic depth), as
             # successive training steps do; with one seed for all, a block skipped once is skipped always
-            ctx.seed_offset = step
             try:
-                loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
+                with ctx.seeded(step):
+                    loss, _ = loss_backward(ctx, model, ctx.inputs, ctx.targets)
             except GraphCut as e:
                 return Result("fail", f"no update can happen: {e}", {"steps": 0})
-            finally:
-                ctx.seed_offset = 0
             losses.append(float(loss.detach().float()))
         if step == RECORD_STEPS and getattr(ctx, "share_models", False) and math.isfinite(losses[-1]):
             record_run(ctx, model, losses)
